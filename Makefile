@@ -1,0 +1,43 @@
+# qemu-espt: build, test and run.  ./configure first.
+#
+#   make            build qemu-system-arm and qemu-system-i386
+#   make run        boot Debian's ARM kernel with a busybox shell that runs
+#                   CMD (default: uname -a) and powers off
+#   make check      run every test; the last line is "N passed, M failed"
+#   make patches    write build/qemu's commits back to patches/
+#   make checkpatch run QEMU's checkpatch.pl on patches/ and our files
+
+SHELL := /bin/sh
+B := build/qemu-build
+BINS := $(B)/qemu-system-arm $(B)/qemu-system-i386
+ESPT ?= off
+CMD ?= uname -a
+
+.PHONY: all build run check patches checkpatch assets FORCE
+
+all: build
+
+build: $(B)/build.ninja
+	@mk/tree.sh prepare
+	@mk/tree.sh check
+	ninja -C $(B) qemu-system-arm qemu-system-i386
+	$(MAKE) -s -C $(B)/pc-bios/optionrom
+	@mk/install-roms.sh $(B)
+
+$(B)/build.ninja:
+	@echo "make: run ./configure first" >&2; exit 1
+
+assets:
+	tests/guest/assets.sh
+
+run: build assets
+	tests/guest/boot.sh --arch arm --kernel armmp --espt $(ESPT) -- $(CMD)
+
+check: build assets
+	tests/run.sh
+
+patches:
+	mk/tree.sh export
+
+checkpatch:
+	mk/checkpatch.sh
