@@ -8,6 +8,9 @@
 #   make checkpatch run QEMU's checkpatch.pl on patches/ and our files
 
 SHELL := /bin/sh
+# Let ccache share objects between checkouts in different directories.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 B := build/qemu-build
 BINS := $(B)/qemu-system-arm $(B)/qemu-system-i386
 ESPT ?= off

@@ -33,7 +33,7 @@ bool espt_configure(const char *target, unsigned va_bits, Error **errp)
                    target, va_bits);
         return false;
     }
-#if !defined(__x86_64__) || !defined(CONFIG_LINUX)
+#if !defined(HOST_X86_64) || !defined(CONFIG_LINUX)
     warn_report("espt=on needs an x86-64 Linux host; running as espt=off");
     return false;
 #else

@@ -1,0 +1,39 @@
+#!/bin/sh
+# -accel tcg,espt=...: listed by help, on/off accepted, anything else
+# refused with one line.  With MODE, checks that espt=MODE starts and
+# quits cleanly (or, for espt=on before ESPT exists for ARCH, is refused
+# with one clear line).
+#
+#   tests/functional/option.sh ARCH MODE
+set -eu
+. "$(dirname "$0")/../lib.sh"
+
+arch=$1 mode=$2
+q=$(qemu_bin "$arch")
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+
+"$q" -accel tcg,help 2>&1 | grep -q '^  espt=<bool>' ||
+    fail "-accel tcg,help does not list espt"
+
+rc=0
+echo quit | "$q" -M none -nodefaults -display none -monitor stdio \
+    -accel tcg,espt=maybe > /dev/null 2> "$err" || rc=$?
+[ $rc -ne 0 ] || fail "espt=maybe was accepted"
+[ "$(wc -l < "$err")" -eq 1 ] || fail "espt=maybe: not one line: $(cat "$err")"
+grep -q "espt" "$err" || fail "espt=maybe: message does not name espt"
+
+rc=0
+echo quit | "$q" -M none -nodefaults -display none -monitor stdio \
+    -accel tcg,espt="$mode" > /dev/null 2> "$err" || rc=$?
+if [ "$mode" = on ] && [ $rc -ne 0 ]; then
+    [ "$(wc -l < "$err")" -eq 1 ] ||
+        fail "espt=on refused, but not in one line: $(cat "$err")"
+    grep -q "espt=on is not implemented yet for $arch guests" "$err" ||
+        fail "espt=on refused for the wrong reason: $(cat "$err")"
+    echo "ok: espt=on refused in one line: $(cat "$err")"
+    exit 0
+fi
+[ $rc -eq 0 ] || fail "espt=$mode: exit $rc: $(cat "$err")"
+[ ! -s "$err" ] || fail "espt=$mode: unexpected messages: $(cat "$err")"
+echo "ok: espt=$mode starts and quits"

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Run every test of qemu-espt, each in both modes (espt=on and espt=off),
+# and end with one line: "N passed, M failed, K skipped".
+#
+#   tests/run.sh [PATTERN]     only the tests whose name contains PATTERN
+#
+# Logs go to build/tests/.  A test exits 0 (pass), 77 (skip) or else (fail).
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+filter=${1:-}
+logs=$top/build/tests
+mkdir -p "$logs"
+pass=0 failed=0 skip=0 failures=
+
+# name | command (the mode is appended)
+tests() {
+    cat <<'LIST'
+option-arm             tests/functional/option.sh arm
+option-i386            tests/functional/option.sh i386
+boot-armmp             tests/functional/boot-workload.sh arm armmp 1
+boot-armmp-lpae        tests/functional/boot-workload.sh arm armmp-lpae 1
+boot-armmp-lpae-smp2   tests/functional/boot-workload.sh arm armmp-lpae 2
+boot-686               tests/functional/boot-workload.sh i386 686 1
+boot-686-pae           tests/functional/boot-workload.sh i386 686-pae 1
+boot-686-pae-smp2      tests/functional/boot-workload.sh i386 686-pae 2
+LIST
+}
+
+tests > "$logs/list"
+while read -r name cmd; do
+    case $name in *"$filter"*) ;; *) continue ;; esac
+    for mode in off on; do
+        t="$name [espt=$mode]"
+        start=$(date +%s)
+        rc=0
+        # shellcheck disable=SC2086
+        (cd "$top" && $cmd $mode) < /dev/null > "$logs/$name-$mode.out" 2>&1 ||
+            rc=$?
+        secs=$(( $(date +%s) - start ))
+        case $rc in
+        0) pass=$((pass + 1)); echo "PASS $t (${secs}s)" ;;
+        77) skip=$((skip + 1)); echo "SKIP $t: $(tail -1 "$logs/$name-$mode.out")" ;;
+        *) failed=$((failed + 1)); failures="$failures
+  $t: build/tests/$name-$mode.out"
+           echo "FAIL $t (${secs}s)"; sed 's/^/    /' "$logs/$name-$mode.out" | tail -15 ;;
+        esac
+    done
+done < "$logs/list"
+
+[ -z "$failures" ] || printf 'failures:%s\n' "$failures"
+echo "$pass passed, $failed failed, $skip skipped"
+[ "$failed" -eq 0 ]
