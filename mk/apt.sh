@@ -25,6 +25,11 @@ mirror_of() {
 setup() {
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" \
              "$dir/sources.list.d"
+    if [ -z "${DEBIAN_MIRROR:-}" ] && [ -z "$(mirror_of bookworm/main)" ] &&
+       [ "$(id -u)" = 0 ]; then
+        # The host's lists are empty on a new machine: fill them.
+        apt-get -q update > /dev/null 2>&1 || true
+    fi
     main=${DEBIAN_MIRROR:-$(mirror_of bookworm/main)}
     sec=${DEBIAN_SECURITY_MIRROR:-$(mirror_of bookworm-security/main)}
     if [ -z "$main" ]; then

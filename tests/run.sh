@@ -18,6 +18,8 @@ tests() {
     cat <<'LIST'
 option-arm             tests/functional/option.sh arm
 option-i386            tests/functional/option.sh i386
+tcg-arm                tests/tcg/run.sh arm
+tcg-i386               tests/tcg/run.sh i386
 boot-armmp             tests/functional/boot-workload.sh arm armmp 1
 boot-armmp-lpae        tests/functional/boot-workload.sh arm armmp-lpae 1
 boot-armmp-lpae-smp2   tests/functional/boot-workload.sh arm armmp-lpae 2

@@ -13,7 +13,8 @@ log=$top/build/tests/tcg-$arch-espt$mode.log
 mkdir -p "$(dirname "$log")"
 
 # The tests call $(QEMU) with their own options: a wrapper adds ours.
-w=$top/build/tests/qemu-$arch-espt$mode
+# (run-test.py tells system mode by "system" in the binary name)
+w=$top/build/tests/qemu-system-$arch-espt$mode
 cat > "$w" <<WRAP
 #!/bin/sh
 exec $(qemu_bin "$arch") -accel tcg,espt=$mode "\$@"
@@ -21,8 +22,9 @@ WRAP
 chmod +x "$w"
 
 rc=0
+ninja -C "$b" test-plugins > "$log" 2>&1 || fail "cannot build the test plugins"
 make -C "$b" -j2 "run-tcg-tests-$arch-softmmu" QEMU="$w" V=1 \
-    > "$log" 2>&1 || rc=$?
+    >> "$log" 2>&1 || rc=$?
 ran=$(grep -c -- "$w " "$log" || true)
 if [ $rc -ne 0 ]; then
     grep -E 'FAIL|Error|error:|timed out' "$log" | tail -10 >&2
