@@ -5,25 +5,76 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * With -accel tcg,espt=on, guest loads and stores in generated code are
- * meant to become single host instructions into a window of a reserved
- * region of QEMU's address space, translated by the host MMU.  A window
- * holds one guest view of memory and spans 4 GiB, so only guests whose
- * virtual addresses are 32 bits wide can be served, and only an x86-64
- * host can run the code that addresses a window.  docs/espt.md describes
- * the design.
+ * Windows.  Each vCPU reserves (PROT_NONE, MAP_NORESERVE) one window per
+ * mmu index: 4 GiB plus a guard, so that guest virtual address va at
+ * mmu index i is host address base(cpu, i) + va.  A translation block
+ * compiled at mmu index i emits its accesses at i as GS-relative host
+ * instructions with a 32-bit address size; the vCPU thread's GS holds
+ * base(cpu, i) whenever such a block runs (espt_enter).
  *
- * This file decides, once, whether ESPT runs.  No target implements the
- * fast path yet, so espt=on is refused there with one line; espt=off is
- * stock QEMU.
+ * What a window may map.  A window page maps the guest RAM page the
+ * softmmu TLB entry of that vCPU and mmu index maps, through the RAM
+ * block's shared file descriptor, and only while the TLB (or its victim
+ * TLB) holds that entry: readable if loads through the entry need no
+ * check, writable if stores need none either.  Everything else is
+ * PROT_NONE: MMIO, watchpoints, pages not dirty for code (so writes to
+ * translated code reach the slow path that invalidates it), unaligned
+ * checks, and pages the TLB does not hold.
+ *
+ * When an entry must go.  Every TLB flush drops what it covers
+ * (espt_flush, espt_unmap); a victim TLB eviction and a refill of the
+ * same page drop the page; tlb_reset_dirty, which marks an entry not
+ * dirty from any thread, makes the page read-only.  All of these run
+ * under the vCPU's TLB lock, as does the mapping itself, so the window
+ * never grants more than the TLB.  Keeping the window a subset of the
+ * TLB is what lets the dirty tracking of the softmmu, which walks TLB
+ * entries, reach every writable window page.
+ *
+ * Filling.  Pages are mapped lazily: a fast-path access to an unmapped
+ * page faults, the handler resumes at the access's slow path, and the
+ * slow path, having found or filled the TLB entry, mirrors it
+ * (tlb_espt_mirror in cputlb.c).  The next access hits the host MMU.
+ *
+ * How the handler decides.  A SIGSEGV whose address lies in the current
+ * thread's window and whose pc lies in an ESPT access of a translation
+ * block (the block's EsptRow table) resumes at that access's slow path:
+ * x86 faults are precise, so the registers the slow path reads (address,
+ * data) are intact.  The handler allocates nothing and takes no lock but
+ * the TB lookup's.  Any other SIGSEGV is a crash, reported as one.
+ *
+ * Host limits.  Every mapped page may cost the host two VMAs; the count
+ * of mapped pages stays under a budget derived from vm.max_map_count, and
+ * a window that would exceed it is dropped whole first.
  */
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/bitmap.h"
+#include "qemu/atomic.h"
 #include "exec/espt.h"
+
+#if defined(HOST_X86_64) && defined(CONFIG_LINUX)
+#include <sys/syscall.h>
+#include <asm/prctl.h>
+#include <execinfo.h>
+#include <sys/auxv.h>
+#include "hw/core/cpu.h"
+#include "exec/cpu-common.h"
+#include "exec/ramblock.h"
+#include "exec/translation-block.h"
+#include "tcg/tcg.h"
+#define ESPT_HOST_OK 1
+#endif
 
 /* A window spans the 32-bit guest virtual address space. */
 #define ESPT_WINDOW_BITS 32
+#define ESPT_PAGE_BITS   12
+#define ESPT_PAGE_SIZE   (1ull << ESPT_PAGE_BITS)
+#define ESPT_WINDOW_SIZE (1ull << ESPT_WINDOW_BITS)
+#define ESPT_WINDOW_PAGES (ESPT_WINDOW_SIZE >> ESPT_PAGE_BITS)
+/* Window plus guard, rounded up: accesses may run 15 bytes past 4 GiB. */
+#define ESPT_STRIDE      (2 * ESPT_WINDOW_SIZE)
+#define ESPT_MAX_CPUS    1024
 
 bool espt_configure(const char *target, unsigned va_bits, Error **errp)
 {
@@ -33,12 +84,455 @@ bool espt_configure(const char *target, unsigned va_bits, Error **errp)
                    target, va_bits);
         return false;
     }
-#if !defined(HOST_X86_64) || !defined(CONFIG_LINUX)
+#ifndef ESPT_HOST_OK
     warn_report("espt=on needs an x86-64 Linux host; running as espt=off");
     return false;
 #else
-    error_setg(errp, "espt=on is not implemented yet for %s guests; "
-               "use espt=off", target);
-    return false;
+    if (strcmp(target, "arm") != 0) {
+        error_setg(errp, "espt=on is not implemented yet for %s guests; "
+                   "use espt=off", target);
+        return false;
+    }
+    return true;
 #endif
 }
+
+#ifdef ESPT_HOST_OK
+
+typedef struct EsptWindow {
+    uint8_t *base;
+    bool active;                /* set once, by the owner thread */
+    unsigned long *mapped;      /* one bit per guest page */
+    unsigned long *writable;    /* ... of those mapped writable */
+    uint32_t nb_mapped;
+    uint32_t lo, hi;            /* mapped pages lie in [lo, hi) */
+} EsptWindow;
+
+typedef struct EsptCPU {
+    uint8_t *region;
+    EsptWindow win[NB_MMU_MODES];
+} EsptCPU;
+
+typedef struct EsptStats {
+    uint64_t faults;            /* host faults redirected to a slow path */
+    uint64_t maps;              /* pages mapped or remapped */
+    uint64_t no_map;            /* RAM that cannot be mirrored */
+    uint64_t map_fail;          /* mmap failures */
+    uint64_t unmaps;            /* pages unmapped */
+    uint64_t write_protects;    /* pages made read-only */
+    uint64_t flushes;           /* whole windows dropped */
+    uint64_t evictions;         /* windows dropped for the VMA budget */
+    uint64_t switches;          /* GS base changes */
+} EsptStats;
+
+static bool espt_on;
+static bool espt_fsgsbase;
+static EsptCPU *espt_cpus[ESPT_MAX_CPUS];
+static EsptStats espt_stats;
+static uint64_t espt_nb_mapped;     /* all windows */
+static uint64_t espt_budget;        /* the most pages mapped at once */
+static struct sigaction espt_old_segv;
+
+/* The window base in this thread's GS, 0 if none. */
+static __thread uintptr_t espt_gs;
+
+#define ESPT_COUNT(field) qatomic_inc(&espt_stats.field)
+
+bool espt_enabled(void)
+{
+    return espt_on;
+}
+
+bool espt_serves(unsigned long_bits, unsigned page_bits)
+{
+    return espt_on && long_bits <= ESPT_WINDOW_BITS &&
+           page_bits == ESPT_PAGE_BITS;
+}
+
+static EsptCPU *espt_cpu(CPUState *cpu)
+{
+    return cpu->cpu_index < ESPT_MAX_CPUS
+           ? qatomic_load_acquire(&espt_cpus[cpu->cpu_index]) : NULL;
+}
+
+static EsptWindow *espt_window(CPUState *cpu, int mmu_idx)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+
+    if (!ec || !qatomic_load_acquire(&ec->win[mmu_idx].active)) {
+        return NULL;
+    }
+    return &ec->win[mmu_idx];
+}
+
+bool espt_window_active(CPUState *cpu, int mmu_idx)
+{
+    return espt_window(cpu, mmu_idx) != NULL;
+}
+
+static void espt_set_gs(uintptr_t base)
+{
+    if (espt_fsgsbase) {
+        asm volatile("wrgsbase %0" : : "r"(base) : "memory");
+    } else if (syscall(SYS_arch_prctl, ARCH_SET_GS, base) != 0) {
+        error_report("espt: cannot set the GS base: %s", strerror(errno));
+        abort();
+    }
+    espt_gs = base;
+}
+
+/* Reserve @cpu's windows; on the vCPU's own thread. */
+static EsptCPU *espt_cpu_create(CPUState *cpu)
+{
+    EsptCPU *ec;
+    void *p;
+    int i;
+
+    if (cpu->cpu_index >= ESPT_MAX_CPUS) {
+        error_report("espt: more than %d vCPUs", ESPT_MAX_CPUS);
+        abort();
+    }
+    p = mmap(NULL, NB_MMU_MODES * ESPT_STRIDE, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        error_report("espt: cannot reserve the windows of vCPU %d: %s",
+                     cpu->cpu_index, strerror(errno));
+        abort();
+    }
+    ec = g_new0(EsptCPU, 1);
+    ec->region = p;
+    for (i = 0; i < NB_MMU_MODES; i++) {
+        ec->win[i].base = ec->region + i * ESPT_STRIDE;
+    }
+    qatomic_store_release(&espt_cpus[cpu->cpu_index], ec);
+    return ec;
+}
+
+void espt_switch(CPUState *cpu, int mmu_idx)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+    EsptWindow *w;
+
+    if (unlikely(!ec)) {
+        ec = espt_cpu_create(cpu);
+    }
+    w = &ec->win[mmu_idx];
+    if (unlikely(!w->active)) {
+        w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
+        w->writable = bitmap_new(ESPT_WINDOW_PAGES);
+        w->lo = ESPT_WINDOW_PAGES;
+        w->hi = 0;
+        qatomic_store_release(&w->active, true);
+    }
+    if ((uintptr_t)w->base != espt_gs) {
+        espt_set_gs((uintptr_t)w->base);
+        ESPT_COUNT(switches);
+    }
+}
+
+/* Make [base + page, +ESPT_PAGE_SIZE) inaccessible again. */
+static void espt_reserve(uint8_t *p, size_t len)
+{
+    if (mmap(p, len, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+             -1, 0) == MAP_FAILED) {
+        error_report("espt: cannot unmap window pages: %s", strerror(errno));
+        abort();
+    }
+}
+
+static void espt_drop_window(EsptWindow *w)
+{
+    if (w->nb_mapped == 0) {
+        return;
+    }
+    espt_reserve(w->base + ((uint64_t)w->lo << ESPT_PAGE_BITS),
+                 (uint64_t)(w->hi - w->lo) << ESPT_PAGE_BITS);
+    bitmap_clear(w->mapped, w->lo, w->hi - w->lo);
+    bitmap_clear(w->writable, w->lo, w->hi - w->lo);
+    qatomic_sub(&espt_nb_mapped, w->nb_mapped);
+    w->nb_mapped = 0;
+    w->lo = ESPT_WINDOW_PAGES;
+    w->hi = 0;
+    ESPT_COUNT(flushes);
+}
+
+void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
+              bool writable)
+{
+    EsptWindow *w = espt_window(cpu, mmu_idx);
+    uint32_t n = page >> ESPT_PAGE_BITS;
+    ram_addr_t offset;
+    RAMBlock *rb;
+
+    if (!w || (test_bit(n, w->mapped) &&
+               (!writable || test_bit(n, w->writable)))) {
+        return;
+    }
+    rb = qemu_ram_block_from_host(host, false, &offset);
+    if (!rb || rb->fd < 0 || !qemu_ram_is_shared(rb) ||
+        rb->page_size != ESPT_PAGE_SIZE) {
+        ESPT_COUNT(no_map);
+        return;
+    }
+    if (!test_bit(n, w->mapped) &&
+        qatomic_read(&espt_nb_mapped) >= espt_budget) {
+        /* Over the VMA budget: start this window afresh. */
+        espt_drop_window(w);
+        ESPT_COUNT(evictions);
+    }
+    if (mmap(w->base + page, ESPT_PAGE_SIZE,
+             writable ? PROT_READ | PROT_WRITE : PROT_READ,
+             MAP_SHARED | MAP_FIXED, rb->fd,
+             rb->fd_offset + offset) == MAP_FAILED) {
+        /* Leave the page to the slow path; MAP_FIXED may have unmapped. */
+        espt_reserve(w->base + page, ESPT_PAGE_SIZE);
+        ESPT_COUNT(map_fail);
+        clear_bit(n, w->writable);
+        if (test_bit(n, w->mapped)) {
+            clear_bit(n, w->mapped);
+            w->nb_mapped--;
+            qatomic_dec(&espt_nb_mapped);
+        }
+        return;
+    }
+    ESPT_COUNT(maps);
+    if (writable) {
+        set_bit(n, w->writable);
+    } else {
+        clear_bit(n, w->writable);
+    }
+    if (!test_bit(n, w->mapped)) {
+        set_bit(n, w->mapped);
+        w->nb_mapped++;
+        qatomic_inc(&espt_nb_mapped);
+        w->lo = MIN(w->lo, n);
+        w->hi = MAX(w->hi, n + 1);
+    }
+}
+
+void espt_unmap(CPUState *cpu, int mmu_idx, vaddr page)
+{
+    EsptWindow *w = espt_window(cpu, mmu_idx);
+    uint32_t n = page >> ESPT_PAGE_BITS;
+
+    if (!w || page >= ESPT_WINDOW_SIZE || !test_bit(n, w->mapped)) {
+        return;
+    }
+    espt_reserve(w->base + page, ESPT_PAGE_SIZE);
+    clear_bit(n, w->mapped);
+    clear_bit(n, w->writable);
+    w->nb_mapped--;
+    qatomic_dec(&espt_nb_mapped);
+    ESPT_COUNT(unmaps);
+}
+
+void espt_write_protect(CPUState *cpu, int mmu_idx, vaddr page)
+{
+    EsptWindow *w = espt_window(cpu, mmu_idx);
+
+    if (!w || page >= ESPT_WINDOW_SIZE ||
+        !test_bit(page >> ESPT_PAGE_BITS, w->writable)) {
+        return;
+    }
+    clear_bit(page >> ESPT_PAGE_BITS, w->writable);
+    if (mprotect(w->base + page, ESPT_PAGE_SIZE, PROT_READ) != 0) {
+        error_report("espt: cannot write-protect a window page: %s",
+                     strerror(errno));
+        abort();
+    }
+    ESPT_COUNT(write_protects);
+}
+
+void espt_flush(CPUState *cpu, int mmu_idx)
+{
+    EsptWindow *w = espt_window(cpu, mmu_idx);
+
+    if (w) {
+        espt_drop_window(w);
+    }
+}
+
+/* The slow path of the ESPT access at host @pc, or 0. */
+static uintptr_t espt_slow_path(uintptr_t pc)
+{
+    const TranslationBlock *tb;
+    const EsptRow *rows;
+    uint32_t ofs;
+    int lo, hi;
+
+    if (!in_code_gen_buffer((void *)(pc - tcg_splitwx_diff))) {
+        return 0;
+    }
+    tb = tcg_tb_lookup(pc);
+    if (!tb || tb->espt_nb_rows == 0) {
+        return 0;
+    }
+    rows = (const EsptRow *)((uintptr_t)tb->tc.ptr + tb->espt_rows_ofs);
+    ofs = pc - (uintptr_t)tb->tc.ptr;
+    lo = 0;
+    hi = tb->espt_nb_rows;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+
+        if (ofs < rows[mid].fast_ofs) {
+            hi = mid;
+        } else if (ofs >= rows[mid].fast_ofs + rows[mid].fast_len) {
+            lo = mid + 1;
+        } else {
+            return (uintptr_t)tb->tc.ptr + rows[mid].slow_ofs;
+        }
+    }
+    return 0;
+}
+
+static void espt_report_crash(int sig, siginfo_t *si, ucontext_t *uc)
+{
+    void *frames[64];
+    char buf[256];
+    int n;
+
+    n = snprintf(buf, sizeof(buf),
+                 "qemu: host signal %d at pc 0x%llx, address %p: "
+                 "not an ESPT fault\n", sig,
+                 (unsigned long long)uc->uc_mcontext.gregs[REG_RIP],
+                 si->si_addr);
+    if (write(STDERR_FILENO, buf, n) < 0) {
+        /* nothing more to say */
+    }
+    if (current_cpu && current_cpu->cc->get_pc) {
+        n = snprintf(buf, sizeof(buf), "qemu: guest pc 0x%llx (vCPU %d)\n",
+                     (unsigned long long)current_cpu->cc->get_pc(current_cpu),
+                     current_cpu->cpu_index);
+        if (write(STDERR_FILENO, buf, n) < 0) {
+            /* nothing more to say */
+        }
+    }
+    n = backtrace(frames, ARRAY_SIZE(frames));
+    backtrace_symbols_fd(frames, n, STDERR_FILENO);
+}
+
+static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
+{
+    ucontext_t *uc = puc;
+    uintptr_t addr = (uintptr_t)si->si_addr;
+    uintptr_t slow;
+
+    if (espt_gs && addr - espt_gs < ESPT_STRIDE) {
+        slow = espt_slow_path(uc->uc_mcontext.gregs[REG_RIP]);
+        if (slow) {
+            uc->uc_mcontext.gregs[REG_RIP] = slow;
+            ESPT_COUNT(faults);
+            return;
+        }
+    }
+
+    /*
+     * A real crash.  Say where, then let it happen as it would have
+     * without us: with the previous disposition, on the same fault.
+     */
+    espt_report_crash(sig, si, uc);
+    sigaction(SIGSEGV, &espt_old_segv, NULL);
+}
+
+static uint64_t espt_vma_budget(void)
+{
+    unsigned long max = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+
+    if (f) {
+        if (fscanf(f, "%lu", &max) != 1) {
+            max = 65530;
+        }
+        fclose(f);
+    }
+    /* Leave room for QEMU's own mappings; a page may cost two VMAs. */
+    return max > 8192 ? (max - 4096) / 2 : max / 4;
+}
+
+bool espt_start(void)
+{
+    struct sigaction sa = {
+        .sa_sigaction = espt_sigsegv,
+        .sa_flags = SA_SIGINFO | SA_ONSTACK,
+    };
+
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &espt_old_segv) != 0) {
+        warn_report("espt: cannot install the fault handler (%s); "
+                    "running as espt=off", strerror(errno));
+        return false;
+    }
+    espt_fsgsbase = qemu_getauxval(AT_HWCAP2) & (1 << 1);
+    espt_budget = espt_vma_budget();
+    espt_on = true;
+    return true;
+}
+
+void espt_dump_stats(GString *buf)
+{
+    g_string_append_printf(buf,
+        "espt: faults %" PRIu64 " maps %" PRIu64 " unmaps %" PRIu64
+        " write-protects %" PRIu64 " window-drops %" PRIu64
+        " evictions %" PRIu64 " switches %" PRIu64
+        " unmirrorable %" PRIu64 " map-failures %" PRIu64
+        " pages-mapped %" PRIu64 " budget %" PRIu64 "\n",
+        qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.maps),
+        qatomic_read(&espt_stats.unmaps),
+        qatomic_read(&espt_stats.write_protects),
+        qatomic_read(&espt_stats.flushes),
+        qatomic_read(&espt_stats.evictions),
+        qatomic_read(&espt_stats.switches),
+        qatomic_read(&espt_stats.no_map),
+        qatomic_read(&espt_stats.map_fail),
+        qatomic_read(&espt_nb_mapped), espt_budget);
+}
+
+#else /* !ESPT_HOST_OK */
+
+bool espt_start(void)
+{
+    return false;
+}
+
+bool espt_enabled(void)
+{
+    return false;
+}
+
+bool espt_serves(unsigned long_bits, unsigned page_bits)
+{
+    return false;
+}
+
+void espt_switch(CPUState *cpu, int mmu_idx)
+{
+}
+
+bool espt_window_active(CPUState *cpu, int mmu_idx)
+{
+    return false;
+}
+
+void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
+              bool writable)
+{
+}
+
+void espt_unmap(CPUState *cpu, int mmu_idx, vaddr page)
+{
+}
+
+void espt_write_protect(CPUState *cpu, int mmu_idx, vaddr page)
+{
+}
+
+void espt_flush(CPUState *cpu, int mmu_idx)
+{
+}
+
+void espt_dump_stats(GString *buf)
+{
+}
+
+#endif

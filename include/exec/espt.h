@@ -4,12 +4,32 @@
  * Copyright (c) 2026 qemu-espt developers
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * With -accel tcg,espt=on, the guest loads and stores that generated
+ * code makes at one mmu index (the one the translation block runs at)
+ * are single host instructions into a "window": 4 GiB of QEMU's own
+ * address space, one per vCPU and mmu index, whose base is in the vCPU
+ * thread's GS register.  The host MMU translates them; what the window
+ * does not map faults, and the fault resumes at the access's softmmu
+ * slow path.  accel/tcg/espt.c describes the invariants.
  */
 
 #ifndef EXEC_ESPT_H
 #define EXEC_ESPT_H
 
 #include "qapi/error.h"
+#include "exec/vaddr.h"
+
+/*
+ * One row per ESPT access of a translation block, stored after the
+ * block's code: a host fault in [fast_ofs, fast_ofs + fast_len) resumes
+ * at slow_ofs.  Offsets are from the start of the block's code.
+ */
+typedef struct EsptRow {
+    uint32_t fast_ofs;
+    uint32_t fast_len;
+    uint32_t slow_ofs;
+} EsptRow;
 
 /**
  * espt_configure:
@@ -24,5 +44,64 @@
  * window, a target without ESPT support), sets @errp and returns false.
  */
 bool espt_configure(const char *target, unsigned va_bits, Error **errp);
+
+#ifdef CONFIG_USER_ONLY
+static inline bool espt_enabled(void)
+{
+    return false;
+}
+
+static inline void espt_enter(CPUState *cpu, int mmu_idx)
+{
+}
+#else
+/**
+ * espt_start: install the fault handler; call once, after the option is
+ * set and before any vCPU runs.  Returns false (after a warning) if ESPT
+ * cannot run after all, and QEMU then runs as espt=off.
+ */
+bool espt_start(void);
+
+/* Is ESPT on? */
+bool espt_enabled(void);
+
+/*
+ * Can ESPT serve a target with @long_bits-wide addresses and pages of
+ * 1 << @page_bits bytes?  Asked once per translation block.
+ */
+bool espt_serves(unsigned long_bits, unsigned page_bits);
+
+void espt_switch(CPUState *cpu, int mmu_idx);
+
+/*
+ * espt_enter: @cpu is about to run a block whose ESPT accesses are at
+ * @mmu_idx (-1: none): point the thread's GS at that window.
+ */
+static inline void espt_enter(CPUState *cpu, int mmu_idx)
+{
+    if (mmu_idx >= 0) {
+        espt_switch(cpu, mmu_idx);
+    }
+}
+
+/* Has @cpu run code through its window for @mmu_idx? */
+bool espt_window_active(CPUState *cpu, int mmu_idx);
+
+/*
+ * Hooks of the softmmu TLB, which the windows mirror: a window maps a
+ * subset of the pages the TLB (with its victim TLB) holds for that mmu
+ * index, never with more rights.  @page is page-aligned, @host is where
+ * QEMU maps the guest page.  espt_write_protect may be called from any
+ * thread; the others only from @cpu's own.
+ */
+void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
+              bool writable);
+void espt_unmap(CPUState *cpu, int mmu_idx, vaddr page);
+void espt_write_protect(CPUState *cpu, int mmu_idx, vaddr page);
+void espt_flush(CPUState *cpu, int mmu_idx);
+
+/* Print the counters (-d espt, info espt). */
+void espt_dump_stats(GString *buf);
+#endif
 
 #endif /* EXEC_ESPT_H */
