@@ -49,6 +49,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/log.h"
 #include "qemu/bitmap.h"
 #include "qemu/atomic.h"
 #include "exec/espt.h"
@@ -104,12 +105,17 @@ typedef struct EsptWindow {
     bool active;                /* set once, by the owner thread */
     unsigned long *mapped;      /* one bit per guest page */
     unsigned long *writable;    /* ... of those mapped writable */
+    GHashTable *host;           /* guest page number -> host page */
     uint32_t nb_mapped;
     uint32_t lo, hi;            /* mapped pages lie in [lo, hi) */
+    uint64_t large;             /* bit L: pages of 2^L-byte guest pages */
 } EsptWindow;
 
 typedef struct EsptCPU {
+    QemuSpin lock;              /* windows and rmap; any thread */
     uint8_t *region;
+    /* host page -> GSList of (mmu_idx << 32 | guest page) mapping it */
+    GHashTable *rmap;
     EsptWindow win[NB_MMU_MODES];
 } EsptCPU;
 
@@ -155,19 +161,11 @@ static EsptCPU *espt_cpu(CPUState *cpu)
            ? qatomic_load_acquire(&espt_cpus[cpu->cpu_index]) : NULL;
 }
 
-static EsptWindow *espt_window(CPUState *cpu, int mmu_idx)
+bool espt_window_active(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
 
-    if (!ec || !qatomic_load_acquire(&ec->win[mmu_idx].active)) {
-        return NULL;
-    }
-    return &ec->win[mmu_idx];
-}
-
-bool espt_window_active(CPUState *cpu, int mmu_idx)
-{
-    return espt_window(cpu, mmu_idx) != NULL;
+    return ec && qatomic_load_acquire(&ec->win[mmu_idx].active);
 }
 
 static void espt_set_gs(uintptr_t base)
@@ -200,7 +198,9 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
         abort();
     }
     ec = g_new0(EsptCPU, 1);
+    qemu_spin_init(&ec->lock);
     ec->region = p;
+    ec->rmap = g_hash_table_new(NULL, NULL);
     for (i = 0; i < NB_MMU_MODES; i++) {
         ec->win[i].base = ec->region + i * ESPT_STRIDE;
     }
@@ -220,6 +220,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     if (unlikely(!w->active)) {
         w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
         w->writable = bitmap_new(ESPT_WINDOW_PAGES);
+        w->host = g_hash_table_new(NULL, NULL);
         w->lo = ESPT_WINDOW_PAGES;
         w->hi = 0;
         qatomic_store_release(&w->active, true);
@@ -230,7 +231,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     }
 }
 
-/* Make [base + page, +ESPT_PAGE_SIZE) inaccessible again. */
+/* Make [p, p + len) inaccessible again. */
 static void espt_reserve(uint8_t *p, size_t len)
 {
     if (mmap(p, len, PROT_NONE,
@@ -241,32 +242,104 @@ static void espt_reserve(uint8_t *p, size_t len)
     }
 }
 
-static void espt_drop_window(EsptWindow *w)
+static gpointer espt_rmap_key(void *host)
 {
-    if (w->nb_mapped == 0) {
+    return (gpointer)((uintptr_t)host & -ESPT_PAGE_SIZE);
+}
+
+static gpointer espt_rmap_val(int mmu_idx, uint32_t n)
+{
+    return (gpointer)((uintptr_t)mmu_idx << 32 | n);
+}
+
+static void espt_rmap_add(EsptCPU *ec, void *host, int mmu_idx, uint32_t n)
+{
+    gpointer k = espt_rmap_key(host);
+    GSList *l = g_hash_table_lookup(ec->rmap, k);
+
+    g_hash_table_insert(ec->rmap, k,
+                        g_slist_prepend(l, espt_rmap_val(mmu_idx, n)));
+}
+
+static void espt_rmap_del(EsptCPU *ec, void *host, int mmu_idx, uint32_t n)
+{
+    gpointer k = espt_rmap_key(host);
+    GSList *l = g_hash_table_lookup(ec->rmap, k);
+
+    l = g_slist_remove(l, espt_rmap_val(mmu_idx, n));
+    if (l) {
+        g_hash_table_insert(ec->rmap, k, l);
+    } else {
+        g_hash_table_remove(ec->rmap, k);
+    }
+}
+
+/* Forget that guest page @n is mapped; the caller unmaps it. */
+static void espt_forget(EsptCPU *ec, int mmu_idx, uint32_t n)
+{
+    EsptWindow *w = &ec->win[mmu_idx];
+    gpointer k = GUINT_TO_POINTER(n);
+
+    espt_rmap_del(ec, g_hash_table_lookup(w->host, k), mmu_idx, n);
+    g_hash_table_remove(w->host, k);
+    clear_bit(n, w->mapped);
+    clear_bit(n, w->writable);
+    w->nb_mapped--;
+    qatomic_dec(&espt_nb_mapped);
+}
+
+/* Unmap guest pages [first, last] of a window, under ec->lock. */
+static void espt_unmap_pages(EsptCPU *ec, int mmu_idx,
+                             uint32_t first, uint32_t last)
+{
+    EsptWindow *w = &ec->win[mmu_idx];
+    unsigned long n, end;
+    uint32_t nb = 0;
+
+    first = MAX(first, w->lo);
+    end = MIN((unsigned long)last + 1, w->hi);
+    if (w->nb_mapped == 0 || first >= end) {
         return;
     }
-    espt_reserve(w->base + ((uint64_t)w->lo << ESPT_PAGE_BITS),
-                 (uint64_t)(w->hi - w->lo) << ESPT_PAGE_BITS);
-    bitmap_clear(w->mapped, w->lo, w->hi - w->lo);
-    bitmap_clear(w->writable, w->lo, w->hi - w->lo);
-    qatomic_sub(&espt_nb_mapped, w->nb_mapped);
-    w->nb_mapped = 0;
-    w->lo = ESPT_WINDOW_PAGES;
-    w->hi = 0;
-    ESPT_COUNT(flushes);
+    for (n = find_next_bit(w->mapped, end, first); n < end;
+         n = find_next_bit(w->mapped, end, n + 1)) {
+        espt_forget(ec, mmu_idx, n);
+        nb++;
+    }
+    if (nb) {
+        espt_reserve(w->base + ((uint64_t)first << ESPT_PAGE_BITS),
+                     (uint64_t)(end - first) << ESPT_PAGE_BITS);
+        qatomic_add(&espt_stats.unmaps, nb);
+    }
+    if (w->nb_mapped == 0) {
+        w->lo = ESPT_WINDOW_PAGES;
+        w->hi = 0;
+        w->large = 0;
+    }
+}
+
+static void espt_drop_window(EsptCPU *ec, int mmu_idx)
+{
+    if (ec->win[mmu_idx].nb_mapped) {
+        espt_unmap_pages(ec, mmu_idx, 0, ESPT_WINDOW_PAGES - 1);
+        ESPT_COUNT(flushes);
+    }
 }
 
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
-              bool writable)
+              bool writable, unsigned lg_bits)
 {
-    EsptWindow *w = espt_window(cpu, mmu_idx);
+    EsptCPU *ec = espt_cpu(cpu);
+    EsptWindow *w = ec ? &ec->win[mmu_idx] : NULL;
     uint32_t n = page >> ESPT_PAGE_BITS;
     ram_addr_t offset;
     RAMBlock *rb;
+    void *old;
 
-    if (!w || (test_bit(n, w->mapped) &&
-               (!writable || test_bit(n, w->writable)))) {
+    if (!w || !w->active || page >= ESPT_WINDOW_SIZE ||
+        (test_bit(n, w->mapped) && (!writable || test_bit(n, w->writable)) &&
+         g_hash_table_lookup(w->host, GUINT_TO_POINTER(n)) ==
+         espt_rmap_key(host))) {
         return;
     }
     rb = qemu_ram_block_from_host(host, false, &offset);
@@ -275,10 +348,12 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
         ESPT_COUNT(no_map);
         return;
     }
+
+    qemu_spin_lock(&ec->lock);
     if (!test_bit(n, w->mapped) &&
         qatomic_read(&espt_nb_mapped) >= espt_budget) {
         /* Over the VMA budget: start this window afresh. */
-        espt_drop_window(w);
+        espt_drop_window(ec, mmu_idx);
         ESPT_COUNT(evictions);
     }
     if (mmap(w->base + page, ESPT_PAGE_SIZE,
@@ -286,70 +361,110 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
              MAP_SHARED | MAP_FIXED, rb->fd,
              rb->fd_offset + offset) == MAP_FAILED) {
         /* Leave the page to the slow path; MAP_FIXED may have unmapped. */
-        espt_reserve(w->base + page, ESPT_PAGE_SIZE);
-        ESPT_COUNT(map_fail);
-        clear_bit(n, w->writable);
         if (test_bit(n, w->mapped)) {
-            clear_bit(n, w->mapped);
-            w->nb_mapped--;
-            qatomic_dec(&espt_nb_mapped);
+            espt_forget(ec, mmu_idx, n);
         }
+        espt_reserve(w->base + page, ESPT_PAGE_SIZE);
+        qemu_spin_unlock(&ec->lock);
+        ESPT_COUNT(map_fail);
         return;
     }
     ESPT_COUNT(maps);
-    if (writable) {
-        set_bit(n, w->writable);
+    if (test_bit(n, w->mapped)) {
+        old = g_hash_table_lookup(w->host, GUINT_TO_POINTER(n));
+        if (old != espt_rmap_key(host)) {
+            espt_rmap_del(ec, old, mmu_idx, n);
+            espt_rmap_add(ec, host, mmu_idx, n);
+        }
     } else {
-        clear_bit(n, w->writable);
-    }
-    if (!test_bit(n, w->mapped)) {
         set_bit(n, w->mapped);
         w->nb_mapped++;
         qatomic_inc(&espt_nb_mapped);
         w->lo = MIN(w->lo, n);
         w->hi = MAX(w->hi, n + 1);
+        espt_rmap_add(ec, host, mmu_idx, n);
     }
+    g_hash_table_insert(w->host, GUINT_TO_POINTER(n), espt_rmap_key(host));
+    if (writable) {
+        set_bit(n, w->writable);
+    } else {
+        clear_bit(n, w->writable);
+    }
+    if (lg_bits > ESPT_PAGE_BITS && lg_bits < 64) {
+        w->large |= 1ull << lg_bits;
+    }
+    qemu_spin_unlock(&ec->lock);
 }
 
-void espt_unmap(CPUState *cpu, int mmu_idx, vaddr page)
+void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
 {
-    EsptWindow *w = espt_window(cpu, mmu_idx);
-    uint32_t n = page >> ESPT_PAGE_BITS;
+    EsptCPU *ec = espt_cpu(cpu);
+    EsptWindow *w = ec ? &ec->win[mmu_idx] : NULL;
+    uint64_t large;
+    vaddr last;
 
-    if (!w || page >= ESPT_WINDOW_SIZE || !test_bit(n, w->mapped)) {
+    if (!w || !w->active || w->nb_mapped == 0 || addr >= ESPT_WINDOW_SIZE) {
         return;
     }
-    espt_reserve(w->base + page, ESPT_PAGE_SIZE);
-    clear_bit(n, w->mapped);
-    clear_bit(n, w->writable);
-    w->nb_mapped--;
-    qatomic_dec(&espt_nb_mapped);
-    ESPT_COUNT(unmaps);
+    last = MIN(addr + len - 1, ESPT_WINDOW_SIZE - 1);
+    qemu_spin_lock(&ec->lock);
+    espt_unmap_pages(ec, mmu_idx, addr >> ESPT_PAGE_BITS,
+                     last >> ESPT_PAGE_BITS);
+    /* A flush covers the whole of every large page it touches. */
+    for (large = w->large; large; large &= large - 1) {
+        vaddr mask = (1ull << ctz64(large)) - 1;
+
+        espt_unmap_pages(ec, mmu_idx, (addr & ~mask) >> ESPT_PAGE_BITS,
+                         MIN(last | mask, ESPT_WINDOW_SIZE - 1)
+                         >> ESPT_PAGE_BITS);
+    }
+    qemu_spin_unlock(&ec->lock);
 }
 
-void espt_write_protect(CPUState *cpu, int mmu_idx, vaddr page)
+void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
 {
-    EsptWindow *w = espt_window(cpu, mmu_idx);
+    EsptCPU *ec = espt_cpu(cpu);
+    uintptr_t p;
 
-    if (!w || page >= ESPT_WINDOW_SIZE ||
-        !test_bit(page >> ESPT_PAGE_BITS, w->writable)) {
+    if (!ec) {
         return;
     }
-    clear_bit(page >> ESPT_PAGE_BITS, w->writable);
-    if (mprotect(w->base + page, ESPT_PAGE_SIZE, PROT_READ) != 0) {
-        error_report("espt: cannot write-protect a window page: %s",
-                     strerror(errno));
-        abort();
+    qemu_spin_lock(&ec->lock);
+    if (g_hash_table_size(ec->rmap) == 0) {
+        qemu_spin_unlock(&ec->lock);
+        return;
     }
-    ESPT_COUNT(write_protects);
+    for (p = host & -ESPT_PAGE_SIZE; p < host + len; p += ESPT_PAGE_SIZE) {
+        GSList *l = g_hash_table_lookup(ec->rmap, (gpointer)p);
+
+        for (; l; l = l->next) {
+            uintptr_t v = (uintptr_t)l->data;
+            EsptWindow *w = &ec->win[v >> 32];
+            uint32_t n = (uint32_t)v;
+
+            if (test_bit(n, w->writable)) {
+                clear_bit(n, w->writable);
+                if (mprotect(w->base + ((uint64_t)n << ESPT_PAGE_BITS),
+                             ESPT_PAGE_SIZE, PROT_READ) != 0) {
+                    error_report("espt: cannot write-protect a window "
+                                 "page: %s", strerror(errno));
+                    abort();
+                }
+                ESPT_COUNT(write_protects);
+            }
+        }
+    }
+    qemu_spin_unlock(&ec->lock);
 }
 
 void espt_flush(CPUState *cpu, int mmu_idx)
 {
-    EsptWindow *w = espt_window(cpu, mmu_idx);
+    EsptCPU *ec = espt_cpu(cpu);
 
-    if (w) {
-        espt_drop_window(w);
+    if (ec && ec->win[mmu_idx].active) {
+        qemu_spin_lock(&ec->lock);
+        espt_drop_window(ec, mmu_idx);
+        qemu_spin_unlock(&ec->lock);
     }
 }
 
@@ -450,6 +565,16 @@ static uint64_t espt_vma_budget(void)
     return max > 8192 ? (max - 4096) / 2 : max / 4;
 }
 
+static void espt_exit(void)
+{
+    if (qemu_loglevel_mask(CPU_LOG_ESPT)) {
+        g_autoptr(GString) buf = g_string_new("");
+
+        espt_dump_stats(buf);
+        qemu_log("%s", buf->str);
+    }
+}
+
 bool espt_start(void)
 {
     struct sigaction sa = {
@@ -466,6 +591,7 @@ bool espt_start(void)
     espt_fsgsbase = qemu_getauxval(AT_HWCAP2) & (1 << 1);
     espt_budget = espt_vma_budget();
     espt_on = true;
+    atexit(espt_exit);
     return true;
 }
 
@@ -515,15 +641,15 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
 }
 
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
-              bool writable)
+              bool writable, unsigned lg_bits)
 {
 }
 
-void espt_unmap(CPUState *cpu, int mmu_idx, vaddr page)
+void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
 {
 }
 
-void espt_write_protect(CPUState *cpu, int mmu_idx, vaddr page)
+void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
 {
 }
 

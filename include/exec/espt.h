@@ -88,16 +88,19 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
 bool espt_window_active(CPUState *cpu, int mmu_idx);
 
 /*
- * Hooks of the softmmu TLB, which the windows mirror: a window maps a
- * subset of the pages the TLB (with its victim TLB) holds for that mmu
- * index, never with more rights.  @page is page-aligned, @host is where
- * QEMU maps the guest page.  espt_write_protect may be called from any
- * thread; the others only from @cpu's own.
+ * Hooks of the softmmu TLB, which the windows mirror.  A window page maps
+ * what a TLB entry of that vCPU and mmu index mapped, with no more rights;
+ * it may outlive the entry, but not a flush that covers it, and it loses
+ * its write right whenever the softmmu stops the entry's writes (not
+ * dirty).  @page is page-aligned, @host is where QEMU maps the guest page,
+ * @lg_bits the size of the guest's page (a section, say) it belongs to.
+ * espt_write_protect, for the host range [@host, @host + @len) of guest
+ * RAM, may be called from any thread; the others from @cpu's own.
  */
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
-              bool writable);
-void espt_unmap(CPUState *cpu, int mmu_idx, vaddr page);
-void espt_write_protect(CPUState *cpu, int mmu_idx, vaddr page);
+              bool writable, unsigned lg_bits);
+void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
+void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len);
 void espt_flush(CPUState *cpu, int mmu_idx);
 
 /* Print the counters (-d espt, info espt). */
