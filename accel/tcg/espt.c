@@ -76,6 +76,8 @@
 /* Window plus guard, rounded up: accesses may run 15 bytes past 4 GiB. */
 #define ESPT_STRIDE      (2 * ESPT_WINDOW_SIZE)
 #define ESPT_MAX_CPUS    1024
+/* Windows per vCPU: address spaces times mmu indexes kept at once. */
+#define ESPT_NB_WINDOWS  48
 
 bool espt_configure(const char *target, unsigned va_bits, Error **errp)
 {
@@ -102,7 +104,10 @@ bool espt_configure(const char *target, unsigned va_bits, Error **errp)
 
 typedef struct EsptWindow {
     uint8_t *base;
-    bool active;                /* set once, by the owner thread */
+    bool in_use;
+    int mmu_idx;                /* what the window mirrors ... */
+    uint64_t regime;            /* ... in which translation regime */
+    uint64_t last_use;
     unsigned long *mapped;      /* one bit per guest page */
     unsigned long *writable;    /* ... of those mapped writable */
     GHashTable *host;           /* guest page number -> host page */
@@ -114,9 +119,12 @@ typedef struct EsptWindow {
 typedef struct EsptCPU {
     QemuSpin lock;              /* windows and rmap; any thread */
     uint8_t *region;
-    /* host page -> GSList of (mmu_idx << 32 | guest page) mapping it */
+    /* host page -> GSList of (window << 32 | guest page) mapping it */
     GHashTable *rmap;
-    EsptWindow win[NB_MMU_MODES];
+    uint64_t regime;            /* the current translation regime */
+    uint64_t clock;
+    EsptWindow *cur[NB_MMU_MODES];  /* windows of the current regime */
+    EsptWindow win[ESPT_NB_WINDOWS];
 } EsptCPU;
 
 typedef struct EsptStats {
@@ -165,7 +173,7 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
 
-    return ec && qatomic_load_acquire(&ec->win[mmu_idx].active);
+    return ec && ec->cur[mmu_idx];
 }
 
 static void espt_set_gs(uintptr_t base)
@@ -190,7 +198,7 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
         error_report("espt: more than %d vCPUs", ESPT_MAX_CPUS);
         abort();
     }
-    p = mmap(NULL, NB_MMU_MODES * ESPT_STRIDE, PROT_NONE,
+    p = mmap(NULL, ESPT_NB_WINDOWS * ESPT_STRIDE, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         error_report("espt: cannot reserve the windows of vCPU %d: %s",
@@ -201,11 +209,56 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
     qemu_spin_init(&ec->lock);
     ec->region = p;
     ec->rmap = g_hash_table_new(NULL, NULL);
-    for (i = 0; i < NB_MMU_MODES; i++) {
+    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
         ec->win[i].base = ec->region + i * ESPT_STRIDE;
     }
     qatomic_store_release(&espt_cpus[cpu->cpu_index], ec);
     return ec;
+}
+
+static void espt_drop_window(EsptCPU *ec, EsptWindow *w);
+
+/* The window of the current regime at @mmu_idx: found, free or evicted. */
+static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
+{
+    EsptWindow *w, *lru = NULL;
+    int i;
+
+    qemu_spin_lock(&ec->lock);
+    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
+        w = &ec->win[i];
+        if (w->in_use && w->mmu_idx == mmu_idx && w->regime == ec->regime) {
+            goto found;
+        }
+        if (!lru || !w->in_use ||
+            (lru->in_use && w->last_use < lru->last_use)) {
+            lru = w;
+        }
+    }
+    w = lru;
+    if (w->in_use) {
+        espt_drop_window(ec, w);
+        ESPT_COUNT(evictions);
+        for (i = 0; i < NB_MMU_MODES; i++) {
+            if (ec->cur[i] == w) {
+                ec->cur[i] = NULL;
+            }
+        }
+    } else if (!w->mapped) {
+        w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
+        w->writable = bitmap_new(ESPT_WINDOW_PAGES);
+        w->host = g_hash_table_new(NULL, NULL);
+        w->lo = ESPT_WINDOW_PAGES;
+        w->hi = 0;
+    }
+    w->in_use = true;
+    w->mmu_idx = mmu_idx;
+    w->regime = ec->regime;
+found:
+    w->last_use = ++ec->clock;
+    ec->cur[mmu_idx] = w;
+    qemu_spin_unlock(&ec->lock);
+    return w;
 }
 
 void espt_switch(CPUState *cpu, int mmu_idx)
@@ -216,16 +269,34 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
     }
-    w = &ec->win[mmu_idx];
-    if (unlikely(!w->active)) {
-        w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
-        w->writable = bitmap_new(ESPT_WINDOW_PAGES);
-        w->host = g_hash_table_new(NULL, NULL);
-        w->lo = ESPT_WINDOW_PAGES;
-        w->hi = 0;
-        qatomic_store_release(&w->active, true);
+    w = ec->cur[mmu_idx];
+    if (unlikely(!w)) {
+        w = espt_window_get(ec, mmu_idx);
     }
     if ((uintptr_t)w->base != espt_gs) {
+        espt_set_gs((uintptr_t)w->base);
+        ESPT_COUNT(switches);
+    }
+}
+
+void espt_regime_switch(CPUState *cpu, uint64_t regime)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+    EsptWindow *w;
+
+    if (!ec || ec->regime == regime) {
+        return;
+    }
+    ec->regime = regime;
+    memset(ec->cur, 0, sizeof(ec->cur));
+
+    /*
+     * The rest of the running block may access memory: it must see the
+     * new regime's window at once.
+     */
+    if (espt_gs - (uintptr_t)ec->region < ESPT_NB_WINDOWS * ESPT_STRIDE) {
+        w = &ec->win[(espt_gs - (uintptr_t)ec->region) / ESPT_STRIDE];
+        w = espt_window_get(ec, w->mmu_idx);
         espt_set_gs((uintptr_t)w->base);
         ESPT_COUNT(switches);
     }
@@ -247,26 +318,26 @@ static gpointer espt_rmap_key(void *host)
     return (gpointer)((uintptr_t)host & -ESPT_PAGE_SIZE);
 }
 
-static gpointer espt_rmap_val(int mmu_idx, uint32_t n)
+static gpointer espt_rmap_val(EsptCPU *ec, EsptWindow *w, uint32_t n)
 {
-    return (gpointer)((uintptr_t)mmu_idx << 32 | n);
+    return (gpointer)((uintptr_t)(w - ec->win) << 32 | n);
 }
 
-static void espt_rmap_add(EsptCPU *ec, void *host, int mmu_idx, uint32_t n)
+static void espt_rmap_add(EsptCPU *ec, void *host, EsptWindow *w, uint32_t n)
 {
     gpointer k = espt_rmap_key(host);
     GSList *l = g_hash_table_lookup(ec->rmap, k);
 
     g_hash_table_insert(ec->rmap, k,
-                        g_slist_prepend(l, espt_rmap_val(mmu_idx, n)));
+                        g_slist_prepend(l, espt_rmap_val(ec, w, n)));
 }
 
-static void espt_rmap_del(EsptCPU *ec, void *host, int mmu_idx, uint32_t n)
+static void espt_rmap_del(EsptCPU *ec, void *host, EsptWindow *w, uint32_t n)
 {
     gpointer k = espt_rmap_key(host);
     GSList *l = g_hash_table_lookup(ec->rmap, k);
 
-    l = g_slist_remove(l, espt_rmap_val(mmu_idx, n));
+    l = g_slist_remove(l, espt_rmap_val(ec, w, n));
     if (l) {
         g_hash_table_insert(ec->rmap, k, l);
     } else {
@@ -275,12 +346,11 @@ static void espt_rmap_del(EsptCPU *ec, void *host, int mmu_idx, uint32_t n)
 }
 
 /* Forget that guest page @n is mapped; the caller unmaps it. */
-static void espt_forget(EsptCPU *ec, int mmu_idx, uint32_t n)
+static void espt_forget(EsptCPU *ec, EsptWindow *w, uint32_t n)
 {
-    EsptWindow *w = &ec->win[mmu_idx];
     gpointer k = GUINT_TO_POINTER(n);
 
-    espt_rmap_del(ec, g_hash_table_lookup(w->host, k), mmu_idx, n);
+    espt_rmap_del(ec, g_hash_table_lookup(w->host, k), w, n);
     g_hash_table_remove(w->host, k);
     clear_bit(n, w->mapped);
     clear_bit(n, w->writable);
@@ -289,10 +359,9 @@ static void espt_forget(EsptCPU *ec, int mmu_idx, uint32_t n)
 }
 
 /* Unmap guest pages [first, last] of a window, under ec->lock. */
-static void espt_unmap_pages(EsptCPU *ec, int mmu_idx,
+static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w,
                              uint32_t first, uint32_t last)
 {
-    EsptWindow *w = &ec->win[mmu_idx];
     unsigned long n, end;
     uint32_t nb = 0;
 
@@ -303,7 +372,7 @@ static void espt_unmap_pages(EsptCPU *ec, int mmu_idx,
     }
     for (n = find_next_bit(w->mapped, end, first); n < end;
          n = find_next_bit(w->mapped, end, n + 1)) {
-        espt_forget(ec, mmu_idx, n);
+        espt_forget(ec, w, n);
         nb++;
     }
     if (nb) {
@@ -318,10 +387,10 @@ static void espt_unmap_pages(EsptCPU *ec, int mmu_idx,
     }
 }
 
-static void espt_drop_window(EsptCPU *ec, int mmu_idx)
+static void espt_drop_window(EsptCPU *ec, EsptWindow *w)
 {
-    if (ec->win[mmu_idx].nb_mapped) {
-        espt_unmap_pages(ec, mmu_idx, 0, ESPT_WINDOW_PAGES - 1);
+    if (w->nb_mapped) {
+        espt_unmap_pages(ec, w, 0, ESPT_WINDOW_PAGES - 1);
         ESPT_COUNT(flushes);
     }
 }
@@ -330,13 +399,13 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
               bool writable, unsigned lg_bits)
 {
     EsptCPU *ec = espt_cpu(cpu);
-    EsptWindow *w = ec ? &ec->win[mmu_idx] : NULL;
+    EsptWindow *w = ec ? ec->cur[mmu_idx] : NULL;
     uint32_t n = page >> ESPT_PAGE_BITS;
     ram_addr_t offset;
     RAMBlock *rb;
     void *old;
 
-    if (!w || !w->active || page >= ESPT_WINDOW_SIZE ||
+    if (!w || page >= ESPT_WINDOW_SIZE ||
         (test_bit(n, w->mapped) && (!writable || test_bit(n, w->writable)) &&
          g_hash_table_lookup(w->host, GUINT_TO_POINTER(n)) ==
          espt_rmap_key(host))) {
@@ -353,7 +422,7 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
     if (!test_bit(n, w->mapped) &&
         qatomic_read(&espt_nb_mapped) >= espt_budget) {
         /* Over the VMA budget: start this window afresh. */
-        espt_drop_window(ec, mmu_idx);
+        espt_drop_window(ec, w);
         ESPT_COUNT(evictions);
     }
     if (mmap(w->base + page, ESPT_PAGE_SIZE,
@@ -362,7 +431,7 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
              rb->fd_offset + offset) == MAP_FAILED) {
         /* Leave the page to the slow path; MAP_FIXED may have unmapped. */
         if (test_bit(n, w->mapped)) {
-            espt_forget(ec, mmu_idx, n);
+            espt_forget(ec, w, n);
         }
         espt_reserve(w->base + page, ESPT_PAGE_SIZE);
         qemu_spin_unlock(&ec->lock);
@@ -373,8 +442,8 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
     if (test_bit(n, w->mapped)) {
         old = g_hash_table_lookup(w->host, GUINT_TO_POINTER(n));
         if (old != espt_rmap_key(host)) {
-            espt_rmap_del(ec, old, mmu_idx, n);
-            espt_rmap_add(ec, host, mmu_idx, n);
+            espt_rmap_del(ec, old, w, n);
+            espt_rmap_add(ec, host, w, n);
         }
     } else {
         set_bit(n, w->mapped);
@@ -382,7 +451,7 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
         qatomic_inc(&espt_nb_mapped);
         w->lo = MIN(w->lo, n);
         w->hi = MAX(w->hi, n + 1);
-        espt_rmap_add(ec, host, mmu_idx, n);
+        espt_rmap_add(ec, host, w, n);
     }
     g_hash_table_insert(w->host, GUINT_TO_POINTER(n), espt_rmap_key(host));
     if (writable) {
@@ -399,24 +468,32 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
 {
     EsptCPU *ec = espt_cpu(cpu);
-    EsptWindow *w = ec ? &ec->win[mmu_idx] : NULL;
-    uint64_t large;
     vaddr last;
+    int i;
 
-    if (!w || !w->active || w->nb_mapped == 0 || addr >= ESPT_WINDOW_SIZE) {
+    if (!ec || addr >= ESPT_WINDOW_SIZE) {
         return;
     }
     last = MIN(addr + len - 1, ESPT_WINDOW_SIZE - 1);
     qemu_spin_lock(&ec->lock);
-    espt_unmap_pages(ec, mmu_idx, addr >> ESPT_PAGE_BITS,
-                     last >> ESPT_PAGE_BITS);
-    /* A flush covers the whole of every large page it touches. */
-    for (large = w->large; large; large &= large - 1) {
-        vaddr mask = (1ull << ctz64(large)) - 1;
+    /* In every regime: a flush by address does not name one. */
+    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
+        EsptWindow *w = &ec->win[i];
+        uint64_t large;
 
-        espt_unmap_pages(ec, mmu_idx, (addr & ~mask) >> ESPT_PAGE_BITS,
-                         MIN(last | mask, ESPT_WINDOW_SIZE - 1)
-                         >> ESPT_PAGE_BITS);
+        if (!w->in_use || w->mmu_idx != mmu_idx || w->nb_mapped == 0) {
+            continue;
+        }
+        espt_unmap_pages(ec, w, addr >> ESPT_PAGE_BITS,
+                         last >> ESPT_PAGE_BITS);
+        /* A flush covers the whole of every large page it touches. */
+        for (large = w->large; large; large &= large - 1) {
+            vaddr mask = (1ull << ctz64(large)) - 1;
+
+            espt_unmap_pages(ec, w, (addr & ~mask) >> ESPT_PAGE_BITS,
+                             MIN(last | mask, ESPT_WINDOW_SIZE - 1)
+                             >> ESPT_PAGE_BITS);
+        }
     }
     qemu_spin_unlock(&ec->lock);
 }
@@ -460,12 +537,18 @@ void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
 void espt_flush(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
+    int i;
 
-    if (ec && ec->win[mmu_idx].active) {
-        qemu_spin_lock(&ec->lock);
-        espt_drop_window(ec, mmu_idx);
-        qemu_spin_unlock(&ec->lock);
+    if (!ec) {
+        return;
     }
+    qemu_spin_lock(&ec->lock);
+    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
+        if (ec->win[i].in_use && ec->win[i].mmu_idx == mmu_idx) {
+            espt_drop_window(ec, &ec->win[i]);
+        }
+    }
+    qemu_spin_unlock(&ec->lock);
 }
 
 /* The slow path of the ESPT access at host @pc, or 0. */
@@ -632,6 +715,10 @@ bool espt_serves(unsigned long_bits, unsigned page_bits)
 }
 
 void espt_switch(CPUState *cpu, int mmu_idx)
+{
+}
+
+void espt_regime_switch(CPUState *cpu, uint64_t regime)
 {
 }
 

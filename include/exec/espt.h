@@ -84,6 +84,13 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
     }
 }
 
+/*
+ * espt_regime_switch: @cpu's translation regime is now @regime (an ARM
+ * ASID, say), and its TLB was flushed for that reason alone: keep the
+ * windows of the old regime and use those of @regime.
+ */
+void espt_regime_switch(CPUState *cpu, uint64_t regime);
+
 /* Has @cpu run code through its window for @mmu_idx? */
 bool espt_window_active(CPUState *cpu, int mmu_idx);
 
