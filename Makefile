@@ -5,6 +5,8 @@
 #                   CMD (default: uname -a) and powers off
 #   make check      run every test; the last line is "N passed, M failed"
 #   make patches    write build/qemu's commits back to patches/
+#   make bench      espt=off against espt=on on guest workloads (QUICK=1:
+#                   one repetition); results in docs/benchmarks.md
 #   make checkpatch run QEMU's checkpatch.pl on patches/ and our files
 
 SHELL := /bin/sh
@@ -13,10 +15,10 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 B := build/qemu-build
 BINS := $(B)/qemu-system-arm $(B)/qemu-system-i386
-ESPT ?= off
+ESPT ?= on
 CMD ?= uname -a
 
-.PHONY: all build run check patches checkpatch assets FORCE
+.PHONY: all build run check bench patches checkpatch assets
 
 all: build
 
@@ -38,6 +40,9 @@ run: build assets
 
 check: build assets
 	tests/run.sh
+
+bench: build assets
+	tests/bench/run.sh $(if $(QUICK),1,3)
 
 patches:
 	mk/tree.sh export

@@ -7,6 +7,7 @@
 # With --run, the guest runs /workload and powers off; with COMMAND, it
 # runs COMMAND at its shell prompt and powers off; with neither, the
 # console is an interactive shell.  The serial console is stdout.
+# ESPT_QEMU_ARGS, if set, is appended to QEMU's command line.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,6 +41,7 @@ esac
     echo "boot.sh: no kernel $kernel; run tests/guest/assets.sh" >&2; exit 2; }
 : "${qemu:=$top/build/qemu-build/qemu-system-$arch}"
 
+# shellcheck disable=SC2086
 exec "$qemu" "$@" -m "$mem" -smp "$smp" -nographic -no-reboot \
     -kernel "$a/$kernel/vmlinuz" -initrd "$a/initrd-$arch.gz" \
-    -accel tcg,espt="$espt"
+    -accel tcg,espt="$espt" ${ESPT_QEMU_ARGS:-}
