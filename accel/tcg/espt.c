@@ -110,6 +110,7 @@ typedef struct EsptWindow {
     uint64_t last_use;
     unsigned long *mapped;      /* one bit per guest page */
     unsigned long *writable;    /* ... of those mapped writable */
+    unsigned long *in_large;    /* ... of those part of a large page */
     GHashTable *host;           /* guest page number -> host page */
     uint32_t nb_mapped;
     uint32_t lo, hi;            /* mapped pages lie in [lo, hi) */
@@ -247,6 +248,7 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
     } else if (!w->mapped) {
         w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
         w->writable = bitmap_new(ESPT_WINDOW_PAGES);
+        w->in_large = bitmap_new(ESPT_WINDOW_PAGES);
         w->host = g_hash_table_new(NULL, NULL);
         w->lo = ESPT_WINDOW_PAGES;
         w->hi = 0;
@@ -354,12 +356,17 @@ static void espt_forget(EsptCPU *ec, EsptWindow *w, uint32_t n)
     g_hash_table_remove(w->host, k);
     clear_bit(n, w->mapped);
     clear_bit(n, w->writable);
+    clear_bit(n, w->in_large);
     w->nb_mapped--;
     qatomic_dec(&espt_nb_mapped);
 }
 
-/* Unmap guest pages [first, last] of a window, under ec->lock. */
-static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w,
+/*
+ * Unmap the guest pages [first, last] of a window that are set in @which
+ * (w->mapped, or w->in_large for those that are part of large pages);
+ * under ec->lock.
+ */
+static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
                              uint32_t first, uint32_t last)
 {
     unsigned long n, end;
@@ -370,8 +377,8 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w,
     if (w->nb_mapped == 0 || first >= end) {
         return;
     }
-    for (n = find_next_bit(w->mapped, end, first); n < end;
-         n = find_next_bit(w->mapped, end, n + 1)) {
+    for (n = find_next_bit(which, end, first); n < end;
+         n = find_next_bit(which, end, n + 1)) {
         espt_forget(ec, w, n);
         nb++;
     }
@@ -390,7 +397,7 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w,
 static void espt_drop_window(EsptCPU *ec, EsptWindow *w)
 {
     if (w->nb_mapped) {
-        espt_unmap_pages(ec, w, 0, ESPT_WINDOW_PAGES - 1);
+        espt_unmap_pages(ec, w, w->mapped, 0, ESPT_WINDOW_PAGES - 1);
         ESPT_COUNT(flushes);
     }
 }
@@ -461,6 +468,9 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
     }
     if (lg_bits > ESPT_PAGE_BITS && lg_bits < 64) {
         w->large |= 1ull << lg_bits;
+        set_bit(n, w->in_large);
+    } else {
+        clear_bit(n, w->in_large);
     }
     qemu_spin_unlock(&ec->lock);
 }
@@ -484,13 +494,18 @@ void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
         if (!w->in_use || w->mmu_idx != mmu_idx || w->nb_mapped == 0) {
             continue;
         }
-        espt_unmap_pages(ec, w, addr >> ESPT_PAGE_BITS,
+        espt_unmap_pages(ec, w, w->mapped, addr >> ESPT_PAGE_BITS,
                          last >> ESPT_PAGE_BITS);
-        /* A flush covers the whole of every large page it touches. */
+        /*
+         * A flush covers the whole of every large page it touches: drop
+         * the pages of large pages around it (an over-approximation when
+         * the window holds large pages of several sizes).
+         */
         for (large = w->large; large; large &= large - 1) {
             vaddr mask = (1ull << ctz64(large)) - 1;
 
-            espt_unmap_pages(ec, w, (addr & ~mask) >> ESPT_PAGE_BITS,
+            espt_unmap_pages(ec, w, w->in_large,
+                             (addr & ~mask) >> ESPT_PAGE_BITS,
                              MIN(last | mask, ESPT_WINDOW_SIZE - 1)
                              >> ESPT_PAGE_BITS);
         }
@@ -546,6 +561,25 @@ void espt_flush(CPUState *cpu, int mmu_idx)
     for (i = 0; i < ESPT_NB_WINDOWS; i++) {
         if (ec->win[i].in_use && ec->win[i].mmu_idx == mmu_idx) {
             espt_drop_window(ec, &ec->win[i]);
+        }
+    }
+    qemu_spin_unlock(&ec->lock);
+}
+
+void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+    int i;
+
+    if (!ec) {
+        return;
+    }
+    qemu_spin_lock(&ec->lock);
+    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
+        EsptWindow *w = &ec->win[i];
+
+        if (w->in_use && ((uint32_t)w->regime & mask) == value) {
+            espt_drop_window(ec, w);
         }
     }
     qemu_spin_unlock(&ec->lock);
@@ -741,6 +775,10 @@ void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
 }
 
 void espt_flush(CPUState *cpu, int mmu_idx)
+{
+}
+
+void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 {
 }
 

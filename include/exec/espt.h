@@ -109,6 +109,8 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
 void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len);
 void espt_flush(CPUState *cpu, int mmu_idx);
+/* Drop the windows of the regimes whose low 32 bits & @mask are @value. */
+void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask);
 
 /* Print the counters (-d espt, info espt). */
 void espt_dump_stats(GString *buf);
