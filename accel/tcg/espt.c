@@ -549,24 +549,12 @@ void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
     qemu_spin_unlock(&ec->lock);
 }
 
-void espt_flush(CPUState *cpu, int mmu_idx)
-{
-    EsptCPU *ec = espt_cpu(cpu);
-    int i;
-
-    if (!ec) {
-        return;
-    }
-    qemu_spin_lock(&ec->lock);
-    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
-        if (ec->win[i].in_use && ec->win[i].mmu_idx == mmu_idx) {
-            espt_drop_window(ec, &ec->win[i]);
-        }
-    }
-    qemu_spin_unlock(&ec->lock);
-}
-
-void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
+/*
+ * Drop the windows of @mmu_idx (any, if negative) whose regime's low 32
+ * bits, masked with @mask, are @value.
+ */
+static void espt_drop_windows(CPUState *cpu, int mmu_idx,
+                              uint32_t value, uint32_t mask)
 {
     EsptCPU *ec = espt_cpu(cpu);
     int i;
@@ -578,11 +566,22 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
     for (i = 0; i < ESPT_NB_WINDOWS; i++) {
         EsptWindow *w = &ec->win[i];
 
-        if (w->in_use && ((uint32_t)w->regime & mask) == value) {
+        if (w->in_use && (mmu_idx < 0 || w->mmu_idx == mmu_idx) &&
+            ((uint32_t)w->regime & mask) == value) {
             espt_drop_window(ec, w);
         }
     }
     qemu_spin_unlock(&ec->lock);
+}
+
+void espt_flush(CPUState *cpu, int mmu_idx)
+{
+    espt_drop_windows(cpu, mmu_idx, 0, 0);
+}
+
+void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
+{
+    espt_drop_windows(cpu, -1, value, mask);
 }
 
 /* The slow path of the ESPT access at host @pc, or 0. */
