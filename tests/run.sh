@@ -26,6 +26,10 @@ boot-armmp-lpae-smp2   tests/functional/boot-workload.sh arm armmp-lpae 2
 boot-686               tests/functional/boot-workload.sh i386 686 1
 boot-686-pae           tests/functional/boot-workload.sh i386 686-pae 1
 boot-686-pae-smp2      tests/functional/boot-workload.sh i386 686-pae 2
+check-armmp            tests/functional/guest-check.sh arm armmp 1
+check-armmp-lpae-smp2  tests/functional/guest-check.sh arm armmp-lpae 2
+check-686              tests/functional/guest-check.sh i386 686 1
+check-686-pae-smp2     tests/functional/guest-check.sh i386 686-pae 2
 LIST
 }
 

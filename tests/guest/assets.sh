@@ -4,7 +4,8 @@
 # Everything is cached under build/assets; a second run fetches nothing.
 #
 #   build/assets/<flavour>/vmlinuz    armmp, armmp-lpae (armhf); 686, 686-pae (i386)
-#   build/assets/initrd-<arch>.gz     busybox-static + tests/guest/{init,workload}
+#   build/assets/initrd-<arch>.gz     busybox-static, tests/guest/{init,workload}
+#                                     and tests/guest/espt-check.c, built static
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,11 +47,23 @@ kernel() {
     rm -rf "$a/$1.tmp" "$deb"
 }
 
+# The guest check program, built static with Debian's cross compiler.
+check_prog() {
+    # check_prog DEBARCH COMPILER
+    out=$a/espt-check-$1
+    src=$top/tests/guest/espt-check.c
+    [ -f "$out" ] && [ "$out" -nt "$src" ] && return 0
+    "$2" -O2 -static -Wall -Werror -o "$out.tmp" "$src" || {
+        echo "assets.sh: cannot build $src with $2" >&2; exit 1; }
+    mv "$out.tmp" "$out"
+}
+
 initrd() {
     # initrd ARCH DEBARCH
     out=$a/initrd-$1.gz
     if [ -f "$out" ] && [ "$out" -nt "$top/tests/guest/init" ] &&
-       [ "$out" -nt "$top/tests/guest/workload" ]; then
+       [ "$out" -nt "$top/tests/guest/workload" ] &&
+       [ "$out" -nt "$a/espt-check-$2" ]; then
         return 0
     fi
     bb=$a/busybox-$2
@@ -69,7 +82,8 @@ initrd() {
     cp "$bb" "$r/bin/busybox"
     cp "$top/tests/guest/init" "$r/init"
     cp "$top/tests/guest/workload" "$r/workload"
-    chmod 755 "$r/init" "$r/workload" "$r/bin/busybox"
+    cp "$a/espt-check-$2" "$r/espt-check"
+    chmod 755 "$r/init" "$r/workload" "$r/espt-check" "$r/bin/busybox"
     (cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
         gzip -9 > "$out.tmp"
     mv "$out.tmp" "$out"
@@ -80,5 +94,7 @@ kernel armmp armhf
 kernel armmp-lpae armhf
 kernel 686 i386
 kernel 686-pae i386
+check_prog armhf arm-linux-gnueabihf-gcc
+check_prog i386 i686-linux-gnu-gcc
 initrd arm armhf
 initrd i386 i386

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Boot one of Debian's kernels and run tests/guest/espt-check.c in it:
+# self-modifying code, aliases, mprotect with exact fault addresses,
+# cross-page faults, remapping, copy-on-write, more address spaces than
+# ESPT keeps windows for.  Every check must pass.
+#
+#   tests/functional/guest-check.sh ARCH FLAVOUR SMP MODE
+set -eu
+. "$(dirname "$0")/../lib.sh"
+
+need_mode "$1" "$4"
+boot_guest "$1" "$2" "$3" "$4" espt-check
+grep '^CHECK .* FAIL' "$log.txt" && fail "a guest check failed"
+grep -q '^ESPT-CHECK: 7 passed, 0 failed' "$log.txt" ||
+    fail "the guest checks did not all run; see $log"
+echo "ok: $(grep -c '^CHECK .* ok' "$log.txt") guest checks passed"

@@ -1,0 +1,342 @@
+/*
+ * A Linux user program that checks what ESPT must keep exactly as the
+ * architecture promises: self-modifying code, a page seen at two
+ * addresses, permission downgrades with exact fault addresses, remapping,
+ * copy-on-write, and more address spaces than ESPT keeps windows for.
+ * Built static for armhf and i386; run by the test initramfs.
+ *
+ * Copyright (c) 2026 qemu-espt developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGE 4096
+
+static int passed, failed;
+static sigjmp_buf fault_jmp;
+static volatile uintptr_t fault_addr;
+
+static void check(const char *name, int ok, const char *detail)
+{
+    printf("CHECK %s %s%s%s\n", name, ok ? "ok" : "FAIL",
+           ok ? "" : ": ", ok ? "" : detail);
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+    }
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    fault_addr = (uintptr_t)si->si_addr;
+    siglongjmp(fault_jmp, 1);
+}
+
+static void *map(int prot)
+{
+    void *p = mmap(NULL, PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    return p;
+}
+
+/* Write "return k" at p; the page also holds data the test writes. */
+static void emit_return(uint8_t *p, unsigned k)
+{
+#if defined(__arm__)
+    uint32_t insn[2] = { 0xe3a00000 | (k & 0xff), 0xe12fff1e };
+    memcpy(p, insn, sizeof(insn));
+#elif defined(__i386__)
+    p[0] = 0xb8;
+    memcpy(p + 1, &k, 4);
+    p[5] = 0xc3;
+#else
+#error "espt-check: unknown architecture"
+#endif
+    __builtin___clear_cache((char *)p, (char *)p + 16);
+}
+
+static void test_smc(void)
+{
+    uint8_t *page = map(PROT_READ | PROT_WRITE | PROT_EXEC);
+    volatile uint32_t *data = (uint32_t *)(page + 2048);
+    char why[80] = "";
+    int ok = 1;
+
+    for (unsigned i = 0; i < 2000 && ok; i++) {
+        unsigned k = i % 200, got;
+
+        emit_return(page, k);
+        got = ((unsigned (*)(void))page)();
+        *data = i;                      /* data on the code page */
+        if (got != k || *data != i) {
+            snprintf(why, sizeof(why), "round %u: %u for %u", i, got, k);
+            ok = 0;
+        }
+    }
+    check("self-modifying-code", ok, why);
+    munmap(page, PAGE);
+}
+
+static void test_alias(void)
+{
+    int fd = memfd_create("espt-check", 0);
+    const int n = 64;
+    volatile uint32_t *a, *b;
+    char why[80] = "";
+    int ok = 1;
+
+    if (fd < 0 || ftruncate(fd, n * PAGE) != 0) {
+        check("alias", 0, "memfd_create");
+        return;
+    }
+    a = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    b = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    for (int round = 0; round < 20 && ok; round++) {
+        for (int i = 0; i < n * PAGE / 4; i += 97) {
+            a[i] = round * 1000003u + i;
+        }
+        for (int i = 0; i < n * PAGE / 4; i += 97) {
+            if (b[i] != round * 1000003u + i) {
+                snprintf(why, sizeof(why), "round %d word %d", round, i);
+                ok = 0;
+                break;
+            }
+            b[i] = ~b[i];
+        }
+        for (int i = 0; ok && i < n * PAGE / 4; i += 97) {
+            if (a[i] != ~(round * 1000003u + i)) {
+                snprintf(why, sizeof(why), "back, round %d word %d",
+                         round, i);
+                ok = 0;
+            }
+        }
+    }
+    check("alias", ok, why);
+    munmap((void *)a, n * PAGE);
+    munmap((void *)b, n * PAGE);
+    close(fd);
+}
+
+/* Does writing *p fault, and at exactly p? */
+static int write_faults_at(volatile uint32_t *p)
+{
+    fault_addr = 0;
+    if (sigsetjmp(fault_jmp, 1) == 0) {
+        *p = 42;
+        return 0;
+    }
+    return fault_addr == (uintptr_t)p ? 1 : -1;
+}
+
+static void test_mprotect(void)
+{
+    volatile uint32_t *p = map(PROT_READ | PROT_WRITE);
+    char why[80] = "";
+    int ok = 1;
+
+    for (int i = 0; i < 200 && ok; i++) {
+        volatile uint32_t *w = p + (i * 13) % (PAGE / 4);
+        int r;
+
+        *w = i;
+        mprotect((void *)p, PAGE, PROT_READ);
+        if (*w != (uint32_t)i) {
+            snprintf(why, sizeof(why), "read after RO, round %d", i);
+            ok = 0;
+        }
+        r = write_faults_at(w);
+        if (r != 1) {
+            snprintf(why, sizeof(why), "round %d: %s", i,
+                     r == 0 ? "write to a read-only page went through"
+                            : "fault at the wrong address");
+            ok = 0;
+        }
+        mprotect((void *)p, PAGE, PROT_READ | PROT_WRITE);
+        if (write_faults_at(w) != 0 || *w != 42) {
+            snprintf(why, sizeof(why), "write after RW, round %d", i);
+            ok = 0;
+        }
+    }
+    check("mprotect", ok, why);
+    munmap((void *)p, PAGE);
+}
+
+static void test_cross_page_fault(void)
+{
+    uint8_t *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char why[80] = "";
+    int ok = 1;
+
+    mprotect(p + PAGE, PAGE, PROT_NONE);
+    for (int i = 1; i <= 3 && ok; i++) {
+        volatile uint8_t *q = p + PAGE - i;
+
+        fault_addr = 0;
+        if (sigsetjmp(fault_jmp, 1) == 0) {
+            *(volatile uint32_t *)q = 0x01020304;
+            snprintf(why, sizeof(why), "store across into PROT_NONE at -%d",
+                     i);
+            ok = 0;
+        } else if (fault_addr < (uintptr_t)q ||
+                   fault_addr >= (uintptr_t)p + PAGE + 4) {
+            snprintf(why, sizeof(why), "fault address off by %ld",
+                     (long)(fault_addr - (uintptr_t)(p + PAGE)));
+            ok = 0;
+        }
+    }
+    /* The bytes before the boundary must not have been written. */
+    for (int i = 1; i <= 3 && ok; i++) {
+        if (p[PAGE - i] != 0) {
+            snprintf(why, sizeof(why), "partial store at -%d", i);
+            ok = 0;
+        }
+    }
+    check("cross-page-fault", ok, why);
+    munmap(p, 2 * PAGE);
+}
+
+static void test_remap(void)
+{
+    char why[80] = "";
+    int ok = 1;
+
+    for (int i = 0; i < 100 && ok; i++) {
+        volatile uint32_t *p = map(PROT_READ | PROT_WRITE);
+        void *addr = (void *)p;
+
+        p[7] = 0xdead0000 + i;
+        munmap(addr, PAGE);
+        p = mmap(addr, PAGE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p[7] != 0) {
+            snprintf(why, sizeof(why), "stale data after remap, round %d",
+                     i);
+            ok = 0;
+        }
+        munmap((void *)p, PAGE);
+    }
+    check("remap", ok, why);
+}
+
+static void test_cow(void)
+{
+    volatile uint32_t *p = map(PROT_READ | PROT_WRITE);
+    char why[80] = "";
+    int ok = 1;
+
+    for (int i = 0; i < 50 && ok; i++) {
+        int status;
+        pid_t pid;
+
+        p[3] = 1;
+        pid = fork();
+        if (pid == 0) {
+            p[3] = 2;
+            _exit(p[3] == 2 ? 0 : 1);
+        }
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || p[3] != 1) {
+            snprintf(why, sizeof(why), "round %d: parent sees %u", i, p[3]);
+            ok = 0;
+        }
+    }
+    check("copy-on-write", ok, why);
+    munmap((void *)p, PAGE);
+}
+
+/* More live address spaces than a vCPU keeps windows for (48). */
+static void test_many_spaces(void)
+{
+    enum { N = 60, PAGES = 16 };
+    int to_child[N][2], from_child[N][2];
+    char why[80] = "";
+    int ok = 1;
+
+    for (int c = 0; c < N; c++) {
+        if (pipe(to_child[c]) || pipe(from_child[c])) {
+            check("many-address-spaces", 0, "pipe");
+            return;
+        }
+        if (fork() == 0) {
+            uint32_t *m = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            char go;
+            int bad = 0;
+
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < PAGES * PAGE / 4; i += 61) {
+                    m[i] = c * 7919u + round * 104729u + i;
+                }
+                /* let the others run in between */
+                if (read(to_child[c][0], &go, 1) != 1) {
+                    _exit(3);
+                }
+                for (int i = 0; i < PAGES * PAGE / 4; i += 61) {
+                    bad |= m[i] != c * 7919u + round * 104729u + i;
+                }
+                if (write(from_child[c][1], bad ? "x" : "o", 1) != 1) {
+                    _exit(3);
+                }
+            }
+            _exit(bad);
+        }
+    }
+    for (int round = 0; round < 3 && ok; round++) {
+        for (int c = 0; c < N; c++) {
+            if (write(to_child[c][1], "g", 1) != 1) {
+                ok = 0;
+            }
+        }
+        for (int c = 0; c < N && ok; c++) {
+            char r;
+
+            if (read(from_child[c][0], &r, 1) != 1 || r != 'o') {
+                snprintf(why, sizeof(why), "child %d, round %d", c, round);
+                ok = 0;
+            }
+        }
+    }
+    for (int c = 0; c < N; c++) {
+        int status;
+
+        close(to_child[c][1]);
+        wait(&status);
+    }
+    check("many-address-spaces", ok, why);
+}
+
+int main(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGSEGV, &sa, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    test_smc();
+    test_alias();
+    test_mprotect();
+    test_cross_page_fault();
+    test_remap();
+    test_cow();
+    test_many_spaces();
+    printf("ESPT-CHECK: %d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
