@@ -50,6 +50,7 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "qemu/log.h"
+#include "monitor/monitor.h"
 #include "qemu/bitmap.h"
 #include "qemu/atomic.h"
 #include "exec/espt.h"
@@ -691,6 +692,20 @@ static void espt_exit(void)
     }
 }
 
+static void hmp_info_espt(Monitor *mon, const QDict *qdict)
+{
+    g_autoptr(GString) buf = g_string_new("");
+
+    espt_dump_stats(buf);
+    monitor_puts(mon, buf->str);
+}
+
+static void espt_register_hmp(void)
+{
+    monitor_register_hmp("espt", true, hmp_info_espt);
+}
+type_init(espt_register_hmp);
+
 bool espt_start(void)
 {
     struct sigaction sa = {
@@ -713,6 +728,10 @@ bool espt_start(void)
 
 void espt_dump_stats(GString *buf)
 {
+    if (!espt_on) {
+        g_string_append(buf, "espt: off\n");
+        return;
+    }
     g_string_append_printf(buf,
         "espt: faults %" PRIu64 " maps %" PRIu64 " unmaps %" PRIu64
         " write-protects %" PRIu64 " window-drops %" PRIu64
@@ -783,6 +802,7 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 
 void espt_dump_stats(GString *buf)
 {
+    g_string_append(buf, "espt: off\n");
 }
 
 #endif

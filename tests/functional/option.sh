@@ -36,4 +36,11 @@ if [ "$mode" = on ] && [ $rc -ne 0 ]; then
 fi
 [ $rc -eq 0 ] || fail "espt=$mode: exit $rc: $(cat "$err")"
 [ ! -s "$err" ] || fail "espt=$mode: unexpected messages: $(cat "$err")"
-echo "ok: espt=$mode starts and quits"
+
+# The HMP command shows the counters, or says ESPT is off.
+want="espt: off"
+[ "$mode" = on ] && want="espt: faults 0 maps 0 "
+printf 'info espt\nquit\n' | "$q" -M none -nodefaults -display none \
+    -monitor stdio -accel tcg,espt="$mode" 2>&1 | grep -q "^$want" ||
+    fail "info espt does not show '$want'"
+echo "ok: espt=$mode starts and quits; info espt answers"
