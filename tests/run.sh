@@ -28,6 +28,8 @@ boot-686-pae           tests/functional/boot-workload.sh i386 686-pae 1
 boot-686-pae-smp2      tests/functional/boot-workload.sh i386 686-pae 2
 check-armmp            tests/functional/guest-check.sh arm armmp 1
 rr-armmp               tests/functional/record-replay.sh arm armmp
+migrate-armmp          tests/functional/migrate.sh arm armmp
+migrate-686            tests/functional/migrate.sh i386 686
 rr-686                 tests/functional/record-replay.sh i386 686
 check-armmp-lpae-smp2  tests/functional/guest-check.sh arm armmp-lpae 2
 check-686              tests/functional/guest-check.sh i386 686 1

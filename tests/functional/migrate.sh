@@ -1,0 +1,75 @@
+#!/bin/sh
+# Live-migrate a guest in the middle of the workload to a file, start a
+# second QEMU from it, and check that the workload's results, printed
+# partly before and partly after, are right: writes the source made after
+# a page was sent must reach the copy, through dirty logging.
+#
+#   tests/functional/migrate.sh ARCH FLAVOUR MODE
+set -eu
+. "$(dirname "$0")/../lib.sh"
+
+arch=$1 flavour=$2 mode=$3
+need_mode "$arch" "$mode"
+d=$top/build/tests/migrate-$flavour-espt$mode
+rm -rf "$d"
+mkdir -p "$d"
+
+hmp() {
+    # hmp COMMAND: one HMP command on the source's monitor socket
+    python3 - "$d/mon.sock" "$1" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+time.sleep(0.2)
+try:
+    s.recv(65536)
+except socket.timeout:
+    pass
+s.sendall(sys.argv[2].encode() + b"\n")
+time.sleep(0.5)
+out = b""
+try:
+    out = s.recv(65536)
+except socket.timeout:
+    pass
+sys.stdout.write(out.decode(errors="replace"))
+PY
+}
+
+ESPT_QEMU_ARGS="-monitor unix:$d/mon.sock,server=on,wait=off" \
+    timeout 900 "$top/tests/guest/boot.sh" --arch "$arch" --kernel "$flavour" \
+    --espt "$mode" --run workload < /dev/null > "$d/source.log" 2>&1 &
+src=$!
+i=0
+until grep -q '^TIME generate' "$d/source.log" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -lt 600 ] || { kill $src; fail "the workload did not start"; }
+    kill -0 $src 2>/dev/null || fail "the source died; see $d/source.log"
+    sleep 0.5
+done
+hmp "migrate exec:cat>$d/state.bin" > /dev/null
+i=0
+until hmp "info migrate" | grep -q 'Migration status: completed'; do
+    i=$((i + 1))
+    [ $i -lt 120 ] || { kill $src; fail "migration did not complete"; }
+    sleep 1
+done
+hmp quit > /dev/null || true
+wait $src || true
+
+ESPT_QEMU_ARGS="-incoming exec:cat<$d/state.bin" \
+    timeout 900 "$top/tests/guest/boot.sh" --arch "$arch" --kernel "$flavour" \
+    --espt "$mode" --run workload < /dev/null > "$d/dest.log" 2>&1 ||
+    fail "the destination failed; see $d/dest.log"
+cat "$d/source.log" "$d/dest.log" | tr -d '\r' > "$d/all.txt"
+grep -q 'ESPT-GUEST: booted' "$d/dest.log" &&
+    fail "the destination booted afresh instead of resuming; see $d"
+grep -q 'ESPT-GUEST: workload exit 0' "$d/dest.log" ||
+    fail "the workload did not finish on the destination; see $d"
+rm -f "$d/state.bin"
+grep '^RESULT ' "$d/all.txt" > "$d/got"
+"$top/tests/guest/expected.py" > "$d/want"
+diff -u "$d/want" "$d/got" || fail "wrong workload results after migration"
+echo "ok: migrated after $(grep -c '^RESULT' "$d/source.log") results;" \
+     "$(wc -l < "$d/got") results as expected"
