@@ -1,8 +1,8 @@
 #!/bin/sh
-# Live-migrate a guest in the middle of the workload to a file, start a
-# second QEMU from it, and check that the workload's results, printed
-# partly before and partly after, are right: writes the source made after
-# a page was sent must reach the copy, through dirty logging.
+# Live-migrate a guest in the middle of the workload to a file (slowly,
+# so that the guest keeps running and writing during several passes),
+# start a second QEMU from it, and check that the workload's results,
+# printed partly before and partly after, are right.
 #
 #   tests/functional/migrate.sh ARCH FLAVOUR MODE
 set -eu
@@ -48,6 +48,8 @@ until grep -q '^TIME generate' "$d/source.log" 2>/dev/null; do
     kill -0 $src 2>/dev/null || fail "the source died; see $d/source.log"
     sleep 0.5
 done
+# Slow enough that the guest dirties pages already sent, several passes.
+hmp "migrate_set_parameter max-bandwidth 8M" > /dev/null
 hmp "migrate exec:cat>$d/state.bin" > /dev/null
 i=0
 until hmp "info migrate" | grep -q 'Migration status: completed'; do
