@@ -5,30 +5,38 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Windows.  Each vCPU reserves (PROT_NONE, MAP_NORESERVE) one window per
- * mmu index: 4 GiB plus a guard, so that guest virtual address va at
- * mmu index i is host address base(cpu, i) + va.  A translation block
- * compiled at mmu index i emits its accesses at i as GS-relative host
- * instructions with a 32-bit address size; the vCPU thread's GS holds
- * base(cpu, i) whenever such a block runs (espt_enter).
+ * Windows.  Each vCPU reserves (PROT_NONE, MAP_NORESERVE) a region cut
+ * into ESPT_NB_WINDOWS windows of 4 GiB plus a guard.  A window mirrors
+ * one mmu index in one translation regime (on ARM: ASID, TTBCR, DACR),
+ * so that guest virtual address va is host address base(window) + va.
+ * A translation block compiled at mmu index i emits its accesses at i as
+ * GS-relative host instructions with a 32-bit address size; the vCPU
+ * thread's GS holds the base of the current regime's window for i
+ * whenever such a block runs (espt_enter), and changes at once when the
+ * regime does (espt_regime_switch).  The least recently selected window
+ * is reused when a vCPU needs another.
  *
- * What a window may map.  A window page maps the guest RAM page the
- * softmmu TLB entry of that vCPU and mmu index maps, through the RAM
- * block's shared file descriptor, and only while the TLB (or its victim
- * TLB) holds that entry: readable if loads through the entry need no
- * check, writable if stores need none either.  Everything else is
- * PROT_NONE: MMIO, watchpoints, pages not dirty for code (so writes to
- * translated code reach the slow path that invalidates it), unaligned
- * checks, and pages the TLB does not hold.
+ * What a window may map.  A window page maps the guest RAM page a
+ * softmmu TLB entry of that vCPU, mmu index and regime mapped, through
+ * the RAM block's shared file descriptor: readable if loads through the
+ * entry needed no check, writable if stores needed none either.
+ * Everything else is PROT_NONE: MMIO, watchpoints, pages not dirty for
+ * code (so writes to translated code reach the slow path that
+ * invalidates it), unaligned checks.
  *
- * When an entry must go.  Every TLB flush drops what it covers
- * (espt_flush, espt_unmap); a victim TLB eviction and a refill of the
- * same page drop the page; tlb_reset_dirty, which marks an entry not
- * dirty from any thread, makes the page read-only.  All of these run
- * under the vCPU's TLB lock, as does the mapping itself, so the window
- * never grants more than the TLB.  Keeping the window a subset of the
- * TLB is what lets the dirty tracking of the softmmu, which walks TLB
- * entries, reach every writable window page.
+ * When an entry must go.  A page may outlive its TLB entry (a victim TLB
+ * eviction, a regime switch), but not a guest or QEMU flush that covers
+ * it: every full flush of an mmu index drops its windows in every regime
+ * (espt_flush), a flush by page or range drops the pages, and the large
+ * pages around them, in every regime (espt_unmap), a flush of one
+ * regime's entries drops that regime's windows (espt_drop_regimes), and
+ * a refill of the same page drops it so that it is mirrored with the new
+ * rights.  tlb_reset_dirty, which stops writes to a RAM range from any
+ * thread (code pages, dirty logging), write-protects every window page
+ * that maps the range, found through a reverse map from host page to
+ * window pages (espt_write_protect).  Windows and reverse map change
+ * under the vCPU's ESPT lock; mirroring also holds the TLB lock, so
+ * tlb_reset_dirty cannot slip between the test of the entry and the map.
  *
  * Filling.  Pages are mapped lazily: a fast-path access to an unmapped
  * page faults, the handler resumes at the access's slow path, and the
