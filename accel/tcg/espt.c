@@ -378,7 +378,7 @@ static void espt_forget(EsptCPU *ec, EsptWindow *w, uint32_t n)
 static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
                              uint32_t first, uint32_t last)
 {
-    unsigned long n, end;
+    unsigned long n, end, run = 0, run_end = 0;
     uint32_t nb = 0;
 
     first = MAX(first, w->lo);
@@ -386,14 +386,26 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
     if (w->nb_mapped == 0 || first >= end) {
         return;
     }
+    /*
+     * Unmap the runs of pages forgotten, not the whole range: with @which
+     * = w->in_large, the range also holds small pages that stay mapped.
+     */
     for (n = find_next_bit(which, end, first); n < end;
          n = find_next_bit(which, end, n + 1)) {
+        if (n != run_end) {
+            if (run_end) {
+                espt_reserve(w->base + ((uint64_t)run << ESPT_PAGE_BITS),
+                             (uint64_t)(run_end - run) << ESPT_PAGE_BITS);
+            }
+            run = n;
+        }
+        run_end = n + 1;
         espt_forget(ec, w, n);
         nb++;
     }
     if (nb) {
-        espt_reserve(w->base + ((uint64_t)first << ESPT_PAGE_BITS),
-                     (uint64_t)(end - first) << ESPT_PAGE_BITS);
+        espt_reserve(w->base + ((uint64_t)run << ESPT_PAGE_BITS),
+                     (uint64_t)(run_end - run) << ESPT_PAGE_BITS);
         qatomic_add(&espt_stats.unmaps, nb);
     }
     if (w->nb_mapped == 0) {
