@@ -26,12 +26,19 @@
  *
  * When an entry must go.  A page may outlive its TLB entry (a victim TLB
  * eviction, a regime switch), but not a guest or QEMU flush that covers
- * it: every full flush of an mmu index drops its windows in every regime
- * (espt_flush), a flush by page or range drops the pages, and the large
- * pages around them, in every regime (espt_unmap), a flush of one
- * regime's entries drops that regime's windows (espt_drop_regimes), and
- * a refill of the same page drops it so that it is mirrored with the new
- * rights.  tlb_reset_dirty, which stops writes to a RAM range from any
+ * it, unless a walk of the guest's tables finds it unchanged after the
+ * flush.  A full flush of an mmu index marks its windows stale in every
+ * regime (espt_flush), and each is checked page by page, one walk per
+ * large-page chunk, before it is used again (espt_refresh); where the
+ * target's walks have side effects, the flush drops them instead.  A
+ * flush by page or range drops the pages, and the large pages around
+ * them, in every regime (espt_unmap); a flush of one regime's entries
+ * (TLBIASID) drops that regime's pages that are not global
+ * (espt_drop_regimes); a refill of the same page drops it so that it is
+ * mirrored with the new rights.  Global pages (CPUTLBEntryFull.global)
+ * hold in every address space: a window for a new regime that differs
+ * from an old one only in the ASID takes over the old one's global
+ * pages.  tlb_reset_dirty, which stops writes to a RAM range from any
  * thread (code pages, dirty logging), write-protects every window page
  * that maps the range, found through a reverse map from host page to
  * window pages (espt_write_protect).  Windows and reverse map change
@@ -41,7 +48,9 @@
  * Filling.  Pages are mapped lazily: a fast-path access to an unmapped
  * page faults, the handler resumes at the access's slow path, and the
  * slow path, having found or filled the TLB entry, mirrors it
- * (tlb_espt_mirror in cputlb.c).  The next access hits the host MMU.
+ * (tlb_espt_mirror in cputlb.c): the page, or, for the first touch of a
+ * large guest page (a section), the whole of it up to
+ * 2^ESPT_FILL_BITS bytes.  The next access hits the host MMU.
  *
  * How the handler decides.  A SIGSEGV whose address lies in the current
  * thread's window and whose pc lies in an ESPT access of a translation
@@ -50,9 +59,11 @@
  * data) are intact.  The handler allocates nothing and takes no lock but
  * the TB lookup's.  Any other SIGSEGV is a crash, reported as one.
  *
- * Host limits.  Every mapped page may cost the host two VMAs; the count
- * of mapped pages stays under a budget derived from vm.max_map_count, and
- * a window that would exceed it is dropped whole first.
+ * Host limits.  Every mmap into a window may cost the host two VMAs; the
+ * count of mmaps into windows not emptied since stays under a budget
+ * derived from vm.max_map_count: the vCPU's least recently used windows
+ * other than the current ones are dropped whole first, then, if need
+ * be, the window being filled.
  */
 
 #include "qemu/osdep.h"
@@ -88,6 +99,11 @@
 /* Windows per vCPU: address spaces times mmu indexes kept at once. */
 #define ESPT_NB_WINDOWS  48
 
+#ifdef ESPT_HOST_OK
+/* Whether the target's walks change nothing (see espt_refresh). */
+static bool espt_can_refresh;
+#endif
+
 bool espt_configure(const char *target, unsigned va_bits, Error **errp)
 {
     if (va_bits > ESPT_WINDOW_BITS) {
@@ -105,6 +121,11 @@ bool espt_configure(const char *target, unsigned va_bits, Error **errp)
                    "use espt=off", target);
         return false;
     }
+    /*
+     * AArch32 walks update nothing (no hardware access flag): a flushed
+     * window may be checked by walking.
+     */
+    espt_can_refresh = true;
     return true;
 #endif
 }
@@ -114,14 +135,24 @@ bool espt_configure(const char *target, unsigned va_bits, Error **errp)
 typedef struct EsptWindow {
     uint8_t *base;
     bool in_use;
+    bool stale;                 /* flushed whole: check before use */
     int mmu_idx;                /* what the window mirrors ... */
     uint64_t regime;            /* ... in which translation regime */
     uint64_t last_use;
     unsigned long *mapped;      /* one bit per guest page */
     unsigned long *writable;    /* ... of those mapped writable */
     unsigned long *in_large;    /* ... of those part of a large page */
-    GHashTable *host;           /* guest page number -> host page */
+    unsigned long *local;       /* ... of those not global */
+    /*
+     * Per guest page, the RAM page (ram_addr_t >> ESPT_PAGE_BITS, plus 1)
+     * it maps, and the links of the list of window pages that map the
+     * same RAM page (reverse map); a window page is named by its node,
+     * (window index << 20 | guest page) + 1, and 0 ends a list.
+     */
+    uint32_t *ram;
+    uint32_t *next, *prev;
     uint32_t nb_mapped;
+    uint32_t nb_runs;           /* mmaps since the window was empty */
     uint32_t lo, hi;            /* mapped pages lie in [lo, hi) */
     uint64_t large;             /* bit L: pages of 2^L-byte guest pages */
 } EsptWindow;
@@ -129,9 +160,11 @@ typedef struct EsptWindow {
 typedef struct EsptCPU {
     QemuSpin lock;              /* windows and rmap; any thread */
     uint8_t *region;
-    /* host page -> GSList of (window << 32 | guest page) mapping it */
-    GHashTable *rmap;
+    /* RAM page -> first node of the window pages mapping it */
+    uint32_t *rmap;
+    size_t rmap_size;
     uint64_t regime;            /* the current translation regime */
+    uint64_t asid_mask;         /* ... and the bits of it naming the ASID */
     uint64_t clock;
     EsptWindow *cur[NB_MMU_MODES];  /* windows of the current regime */
     EsptWindow win[ESPT_NB_WINDOWS];
@@ -140,6 +173,7 @@ typedef struct EsptCPU {
 typedef struct EsptStats {
     uint64_t faults;            /* host faults redirected to a slow path */
     uint64_t maps;              /* pages mapped or remapped */
+    uint64_t fill_runs;         /* mmaps of more than one page */
     uint64_t no_map;            /* RAM that cannot be mirrored */
     uint64_t map_fail;          /* mmap failures */
     uint64_t unmaps;            /* pages unmapped */
@@ -147,6 +181,8 @@ typedef struct EsptStats {
     uint64_t flushes;           /* whole windows dropped */
     uint64_t evictions;         /* windows dropped for the VMA budget */
     uint64_t switches;          /* GS base changes */
+    uint64_t refreshes;         /* stale windows checked */
+    uint64_t kept;              /* ... pages found still valid */
 } EsptStats;
 
 static bool espt_on;
@@ -154,7 +190,8 @@ static bool espt_fsgsbase;
 static EsptCPU *espt_cpus[ESPT_MAX_CPUS];
 static EsptStats espt_stats;
 static uint64_t espt_nb_mapped;     /* all windows */
-static uint64_t espt_budget;        /* the most pages mapped at once */
+static uint64_t espt_nb_runs;       /* all windows' nb_runs */
+static uint64_t espt_budget;        /* the most runs mapped at once */
 static struct sigaction espt_old_segv;
 
 /* The window base in this thread's GS, 0 if none. */
@@ -218,7 +255,6 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
     ec = g_new0(EsptCPU, 1);
     qemu_spin_init(&ec->lock);
     ec->region = p;
-    ec->rmap = g_hash_table_new(NULL, NULL);
     for (i = 0; i < ESPT_NB_WINDOWS; i++) {
         ec->win[i].base = ec->region + i * ESPT_STRIDE;
     }
@@ -228,26 +264,61 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
 
 static void espt_drop_window(EsptCPU *ec, EsptWindow *w);
 
-/* The window of the current regime at @mmu_idx: found, free or evicted. */
+/* One uint32_t per guest page, zero, paid for as it is touched. */
+static uint32_t *espt_alloc_array(void)
+{
+    void *p = mmap(NULL, ESPT_WINDOW_PAGES * sizeof(uint32_t),
+                   PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (p == MAP_FAILED) {
+        error_report("espt: out of memory for the window tables");
+        abort();
+    }
+    return p;
+}
+static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
+                             uint32_t first, uint32_t last);
+
+/*
+ * The window of the current regime at @mmu_idx: found, or else a window
+ * never used, or else the least recently used of those whose regime
+ * differs only in the ASID, keeping its global pages (which hold in
+ * every address space, as a TLB may keep them), or else the least
+ * recently used of all.
+ */
 static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
 {
-    EsptWindow *w, *lru = NULL;
+    EsptWindow *w, *lru = NULL, *twin = NULL, *fresh = NULL;
     int i;
 
     qemu_spin_lock(&ec->lock);
     for (i = 0; i < ESPT_NB_WINDOWS; i++) {
         w = &ec->win[i];
-        if (w->in_use && w->mmu_idx == mmu_idx && w->regime == ec->regime) {
-            goto found;
+        if (!w->in_use) {
+            fresh = fresh ? fresh : w;
+            continue;
         }
-        if (!lru || !w->in_use ||
-            (lru->in_use && w->last_use < lru->last_use)) {
+        if (w->mmu_idx == mmu_idx) {
+            if (w->regime == ec->regime) {
+                goto found;
+            }
+            if (!((w->regime ^ ec->regime) & ~ec->asid_mask) &&
+                (!twin || w->last_use < twin->last_use)) {
+                twin = w;
+            }
+        }
+        if (!lru || w->last_use < lru->last_use) {
             lru = w;
         }
     }
-    w = lru;
+    w = fresh ? fresh : twin ? twin : lru;
     if (w->in_use) {
-        espt_drop_window(ec, w);
+        if (w == twin) {
+            espt_unmap_pages(ec, w, w->local, 0, ESPT_WINDOW_PAGES - 1);
+        } else {
+            espt_drop_window(ec, w);
+        }
         ESPT_COUNT(evictions);
         for (i = 0; i < NB_MMU_MODES; i++) {
             if (ec->cur[i] == w) {
@@ -258,7 +329,10 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
         w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
         w->writable = bitmap_new(ESPT_WINDOW_PAGES);
         w->in_large = bitmap_new(ESPT_WINDOW_PAGES);
-        w->host = g_hash_table_new(NULL, NULL);
+        w->local = bitmap_new(ESPT_WINDOW_PAGES);
+        w->ram = espt_alloc_array();
+        w->next = espt_alloc_array();
+        w->prev = espt_alloc_array();
         w->lo = ESPT_WINDOW_PAGES;
         w->hi = 0;
     }
@@ -270,6 +344,68 @@ found:
     ec->cur[mmu_idx] = w;
     qemu_spin_unlock(&ec->lock);
     return w;
+}
+
+/*
+ * Check a stale window, one the guest flushed whole, before it is used:
+ * keep each page that a walk of the guest's tables now translates as it
+ * is mapped (the same RAM page, global or not as before, writable if
+ * mapped so), and drop the others.  A TLB may walk any translation of
+ * the current regime at any time, so what is kept is what a TLB
+ * refilled after the flush could hold; only for targets whose walks
+ * change nothing.  One walk vouches for a whole chunk of a large page.
+ * On the vCPU's thread, @w being the window of the current regime; the
+ * walks run without ec->lock, which they may need.
+ */
+static void espt_refresh(CPUState *cpu, EsptCPU *ec, EsptWindow *w)
+{
+    unsigned long hi = w->hi, n, end, first;
+    long bad = -1;              /* first page of a run to drop, if any */
+    uint64_t kept = 0;
+
+    w->stale = false;
+    ESPT_COUNT(refreshes);
+    for (n = find_next_bit(w->mapped, hi, w->lo); n < hi;
+         n = find_next_bit(w->mapped, hi, end)) {
+        unsigned flags = 0, lg_bits = 0;
+        ram_addr_t ram = 0;
+        bool ok;
+
+        ok = tlb_espt_probe(cpu, w->mmu_idx, (vaddr)n << ESPT_PAGE_BITS,
+                            &ram, &flags, &lg_bits);
+        first = n;
+        end = n + 1;
+        if (ok && lg_bits > ESPT_PAGE_BITS) {
+            unsigned long pages = 1ul << (MIN(lg_bits, ESPT_FILL_BITS) -
+                                          ESPT_PAGE_BITS);
+
+            end = MIN((n | (pages - 1)) + 1, hi);
+        }
+        for (; n < end; n = find_next_bit(w->mapped, end, n + 1)) {
+            bool good = ok &&
+                w->ram[n] == (ram >> ESPT_PAGE_BITS) + (n - first) + 1 &&
+                test_bit(n, w->local) == !(flags & ESPT_MAP_GLOBAL) &&
+                (!test_bit(n, w->writable) || (flags & ESPT_MAP_WRITABLE));
+
+            if (!good) {
+                bad = bad < 0 ? n : bad;
+                continue;
+            }
+            kept++;
+            if (bad >= 0) {
+                qemu_spin_lock(&ec->lock);
+                espt_unmap_pages(ec, w, w->mapped, bad, n - 1);
+                qemu_spin_unlock(&ec->lock);
+                bad = -1;
+            }
+        }
+    }
+    if (bad >= 0) {
+        qemu_spin_lock(&ec->lock);
+        espt_unmap_pages(ec, w, w->mapped, bad, hi - 1);
+        qemu_spin_unlock(&ec->lock);
+    }
+    qatomic_add(&espt_stats.kept, kept);
 }
 
 void espt_switch(CPUState *cpu, int mmu_idx)
@@ -284,13 +420,16 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     if (unlikely(!w)) {
         w = espt_window_get(ec, mmu_idx);
     }
+    if (unlikely(w->stale)) {
+        espt_refresh(cpu, ec, w);
+    }
     if ((uintptr_t)w->base != espt_gs) {
         espt_set_gs((uintptr_t)w->base);
         ESPT_COUNT(switches);
     }
 }
 
-void espt_regime_switch(CPUState *cpu, uint64_t regime)
+void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
 {
     EsptCPU *ec = espt_cpu(cpu);
     EsptWindow *w;
@@ -299,6 +438,7 @@ void espt_regime_switch(CPUState *cpu, uint64_t regime)
         return;
     }
     ec->regime = regime;
+    ec->asid_mask = asid_mask;
     memset(ec->cur, 0, sizeof(ec->cur));
 
     /*
@@ -308,6 +448,9 @@ void espt_regime_switch(CPUState *cpu, uint64_t regime)
     if (espt_gs - (uintptr_t)ec->region < ESPT_NB_WINDOWS * ESPT_STRIDE) {
         w = &ec->win[(espt_gs - (uintptr_t)ec->region) / ESPT_STRIDE];
         w = espt_window_get(ec, w->mmu_idx);
+        if (w->stale) {
+            espt_refresh(cpu, ec, w);
+        }
         espt_set_gs((uintptr_t)w->base);
         ESPT_COUNT(switches);
     }
@@ -324,48 +467,70 @@ static void espt_reserve(uint8_t *p, size_t len)
     }
 }
 
-static gpointer espt_rmap_key(void *host)
+static uint32_t espt_node(EsptCPU *ec, EsptWindow *w, uint32_t n)
 {
-    return (gpointer)((uintptr_t)host & -ESPT_PAGE_SIZE);
+    return ((uint32_t)(w - ec->win) << (ESPT_WINDOW_BITS - ESPT_PAGE_BITS) |
+            n) + 1;
 }
 
-static gpointer espt_rmap_val(EsptCPU *ec, EsptWindow *w, uint32_t n)
+static EsptWindow *espt_node_window(EsptCPU *ec, uint32_t node)
 {
-    return (gpointer)((uintptr_t)(w - ec->win) << 32 | n);
+    return &ec->win[(node - 1) >> (ESPT_WINDOW_BITS - ESPT_PAGE_BITS)];
 }
 
-static void espt_rmap_add(EsptCPU *ec, void *host, EsptWindow *w, uint32_t n)
+static uint32_t espt_node_page(uint32_t node)
 {
-    gpointer k = espt_rmap_key(host);
-    GSList *l = g_hash_table_lookup(ec->rmap, k);
-
-    g_hash_table_insert(ec->rmap, k,
-                        g_slist_prepend(l, espt_rmap_val(ec, w, n)));
+    return (node - 1) & (ESPT_WINDOW_PAGES - 1);
 }
 
-static void espt_rmap_del(EsptCPU *ec, void *host, EsptWindow *w, uint32_t n)
+/* Link guest page @n of @w, which maps RAM page @ram, into the rmap. */
+static void espt_rmap_add(EsptCPU *ec, uint32_t ram, EsptWindow *w,
+                          uint32_t n)
 {
-    gpointer k = espt_rmap_key(host);
-    GSList *l = g_hash_table_lookup(ec->rmap, k);
+    uint32_t node = espt_node(ec, w, n);
+    uint32_t head;
 
-    l = g_slist_remove(l, espt_rmap_val(ec, w, n));
-    if (l) {
-        g_hash_table_insert(ec->rmap, k, l);
-    } else {
-        g_hash_table_remove(ec->rmap, k);
+    if (ram >= ec->rmap_size) {
+        size_t size = MAX(ec->rmap_size * 2, (size_t)ram + 1);
+
+        ec->rmap = g_renew(uint32_t, ec->rmap, size);
+        memset(ec->rmap + ec->rmap_size, 0,
+               (size - ec->rmap_size) * sizeof(uint32_t));
+        ec->rmap_size = size;
     }
+    head = ec->rmap[ram];
+    w->ram[n] = ram + 1;
+    w->next[n] = head;
+    w->prev[n] = 0;
+    if (head) {
+        espt_node_window(ec, head)->prev[espt_node_page(head)] = node;
+    }
+    ec->rmap[ram] = node;
+}
+
+static void espt_rmap_del(EsptCPU *ec, EsptWindow *w, uint32_t n)
+{
+    uint32_t next = w->next[n], prev = w->prev[n];
+
+    if (prev) {
+        espt_node_window(ec, prev)->next[espt_node_page(prev)] = next;
+    } else {
+        ec->rmap[w->ram[n] - 1] = next;
+    }
+    if (next) {
+        espt_node_window(ec, next)->prev[espt_node_page(next)] = prev;
+    }
+    w->ram[n] = 0;
 }
 
 /* Forget that guest page @n is mapped; the caller unmaps it. */
 static void espt_forget(EsptCPU *ec, EsptWindow *w, uint32_t n)
 {
-    gpointer k = GUINT_TO_POINTER(n);
-
-    espt_rmap_del(ec, g_hash_table_lookup(w->host, k), w, n);
-    g_hash_table_remove(w->host, k);
+    espt_rmap_del(ec, w, n);
     clear_bit(n, w->mapped);
     clear_bit(n, w->writable);
     clear_bit(n, w->in_large);
+    clear_bit(n, w->local);
     w->nb_mapped--;
     qatomic_dec(&espt_nb_mapped);
 }
@@ -409,83 +574,84 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
         qatomic_add(&espt_stats.unmaps, nb);
     }
     if (w->nb_mapped == 0) {
+        qatomic_sub(&espt_nb_runs, w->nb_runs);
+        w->nb_runs = 0;
         w->lo = ESPT_WINDOW_PAGES;
         w->hi = 0;
         w->large = 0;
+        w->stale = false;
     }
 }
 
 static void espt_drop_window(EsptCPU *ec, EsptWindow *w)
 {
+    w->stale = false;
     if (w->nb_mapped) {
         espt_unmap_pages(ec, w, w->mapped, 0, ESPT_WINDOW_PAGES - 1);
         ESPT_COUNT(flushes);
     }
 }
 
-void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
-              bool writable, unsigned lg_bits)
+/*
+ * Over the VMA budget: drop this vCPU's least recently used windows that
+ * are not current, then, if that is not enough, @w; under ec->lock.
+ */
+static void espt_make_room(EsptCPU *ec, EsptWindow *w)
+{
+    while (qatomic_read(&espt_nb_runs) >= espt_budget) {
+        EsptWindow *lru = NULL;
+        int i, j;
+
+        for (i = 0; i < ESPT_NB_WINDOWS; i++) {
+            EsptWindow *v = &ec->win[i];
+
+            for (j = 0; j < NB_MMU_MODES && ec->cur[j] != v; j++) {
+                /* look for v among the current windows */
+            }
+            if (v->in_use && v->nb_mapped && j == NB_MMU_MODES &&
+                (!lru || v->last_use < lru->last_use)) {
+                lru = v;
+            }
+        }
+        espt_drop_window(ec, lru ? lru : w);
+        ESPT_COUNT(evictions);
+        if (!lru) {
+            break;
+        }
+    }
+}
+
+bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page)
 {
     EsptCPU *ec = espt_cpu(cpu);
     EsptWindow *w = ec ? ec->cur[mmu_idx] : NULL;
-    uint32_t n = page >> ESPT_PAGE_BITS;
-    ram_addr_t offset;
-    RAMBlock *rb;
-    void *old;
 
-    if (!w || page >= ESPT_WINDOW_SIZE ||
-        (test_bit(n, w->mapped) && (!writable || test_bit(n, w->writable)) &&
-         g_hash_table_lookup(w->host, GUINT_TO_POINTER(n)) ==
-         espt_rmap_key(host))) {
-        return;
-    }
-    rb = qemu_ram_block_from_host(host, false, &offset);
-    if (!rb || rb->fd < 0 || !qemu_ram_is_shared(rb) ||
-        rb->page_size != ESPT_PAGE_SIZE) {
-        ESPT_COUNT(no_map);
-        return;
-    }
+    return w && page < ESPT_WINDOW_SIZE &&
+           test_bit(page >> ESPT_PAGE_BITS, w->mapped);
+}
 
-    qemu_spin_lock(&ec->lock);
-    if (!test_bit(n, w->mapped) &&
-        qatomic_read(&espt_nb_mapped) >= espt_budget) {
-        /* Over the VMA budget: start this window afresh. */
-        espt_drop_window(ec, w);
-        ESPT_COUNT(evictions);
-    }
-    if (mmap(w->base + page, ESPT_PAGE_SIZE,
-             writable ? PROT_READ | PROT_WRITE : PROT_READ,
-             MAP_SHARED | MAP_FIXED, rb->fd,
-             rb->fd_offset + offset) == MAP_FAILED) {
-        /* Leave the page to the slow path; MAP_FIXED may have unmapped. */
-        if (test_bit(n, w->mapped)) {
-            espt_forget(ec, w, n);
-        }
-        espt_reserve(w->base + page, ESPT_PAGE_SIZE);
-        qemu_spin_unlock(&ec->lock);
-        ESPT_COUNT(map_fail);
-        return;
-    }
-    ESPT_COUNT(maps);
-    if (test_bit(n, w->mapped)) {
-        old = g_hash_table_lookup(w->host, GUINT_TO_POINTER(n));
-        if (old != espt_rmap_key(host)) {
-            espt_rmap_del(ec, old, w, n);
-            espt_rmap_add(ec, host, w, n);
-        }
-    } else {
+/* Record that guest page @n of @w maps RAM page @ram; under ec->lock. */
+static void espt_note_map(EsptCPU *ec, EsptWindow *w, uint32_t n,
+                          uint32_t ram, unsigned flags, unsigned lg_bits)
+{
+    if (!test_bit(n, w->mapped)) {
         set_bit(n, w->mapped);
         w->nb_mapped++;
         qatomic_inc(&espt_nb_mapped);
-        w->lo = MIN(w->lo, n);
-        w->hi = MAX(w->hi, n + 1);
-        espt_rmap_add(ec, host, w, n);
+        espt_rmap_add(ec, ram, w, n);
+    } else if (w->ram[n] != ram + 1) {
+        espt_rmap_del(ec, w, n);
+        espt_rmap_add(ec, ram, w, n);
     }
-    g_hash_table_insert(w->host, GUINT_TO_POINTER(n), espt_rmap_key(host));
-    if (writable) {
+    if (flags & ESPT_MAP_WRITABLE) {
         set_bit(n, w->writable);
     } else {
         clear_bit(n, w->writable);
+    }
+    if (flags & ESPT_MAP_GLOBAL) {
+        clear_bit(n, w->local);
+    } else {
+        set_bit(n, w->local);
     }
     if (lg_bits > ESPT_PAGE_BITS && lg_bits < 64) {
         w->large |= 1ull << lg_bits;
@@ -493,6 +659,67 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
     } else {
         clear_bit(n, w->in_large);
     }
+}
+
+void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
+              unsigned nb_pages, unsigned flags, unsigned lg_bits)
+{
+    bool writable = flags & ESPT_MAP_WRITABLE;
+    EsptCPU *ec = espt_cpu(cpu);
+    EsptWindow *w = ec ? ec->cur[mmu_idx] : NULL;
+    uint32_t n = page >> ESPT_PAGE_BITS;
+    uint64_t len = (uint64_t)nb_pages << ESPT_PAGE_BITS;
+    ram_addr_t offset;
+    uint32_t ram;
+    RAMBlock *rb;
+    unsigned i;
+
+    if (!w || nb_pages == 0 || page + len > ESPT_WINDOW_SIZE) {
+        return;
+    }
+    rb = qemu_ram_block_from_host(host, false, &offset);
+    if (!rb || rb->fd < 0 || !qemu_ram_is_shared(rb) ||
+        rb->page_size != ESPT_PAGE_SIZE || offset + len > rb->used_length) {
+        ESPT_COUNT(no_map);
+        return;
+    }
+    ram = (rb->offset + offset) >> ESPT_PAGE_BITS;
+    if (nb_pages == 1 && w->ram[n] == ram + 1 &&
+        (!writable || test_bit(n, w->writable)) &&
+        test_bit(n, w->local) == !(flags & ESPT_MAP_GLOBAL)) {
+        return;     /* as mapped already */
+    }
+
+    qemu_spin_lock(&ec->lock);
+    if (qatomic_read(&espt_nb_runs) >= espt_budget) {
+        espt_make_room(ec, w);
+    }
+    if (mmap(w->base + page, len,
+             writable ? PROT_READ | PROT_WRITE : PROT_READ,
+             MAP_SHARED | MAP_FIXED, rb->fd,
+             rb->fd_offset + offset) == MAP_FAILED) {
+        /* Leave the pages to the slow path; MAP_FIXED may have unmapped. */
+        for (i = 0; i < nb_pages; i++) {
+            if (test_bit(n + i, w->mapped)) {
+                espt_forget(ec, w, n + i);
+            }
+        }
+        espt_reserve(w->base + page, len);
+        qemu_spin_unlock(&ec->lock);
+        ESPT_COUNT(map_fail);
+        return;
+    }
+    w->nb_runs++;
+    qatomic_inc(&espt_nb_runs);
+    qatomic_add(&espt_stats.maps, nb_pages);
+    if (nb_pages > 1) {
+        ESPT_COUNT(fill_runs);
+    }
+    for (i = 0; i < nb_pages; i++) {
+        espt_note_map(ec, w, n + i, ram + i, flags, lg_bits);
+    }
+    w->lo = MIN(w->lo, n);
+    w->hi = MAX(w->hi, n + nb_pages);
     qemu_spin_unlock(&ec->lock);
 }
 
@@ -537,23 +764,26 @@ void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
 void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
 {
     EsptCPU *ec = espt_cpu(cpu);
-    uintptr_t p;
+    ram_addr_t offset;
+    RAMBlock *rb;
+    uint64_t ram, end;
 
-    if (!ec) {
+    if (!ec || len == 0) {
         return;
     }
+    rb = qemu_ram_block_from_host((void *)host, false, &offset);
+    if (!rb) {
+        return;
+    }
+    ram = (rb->offset + offset) >> ESPT_PAGE_BITS;
+    end = (rb->offset + offset + len - 1) / ESPT_PAGE_SIZE + 1;
     qemu_spin_lock(&ec->lock);
-    if (g_hash_table_size(ec->rmap) == 0) {
-        qemu_spin_unlock(&ec->lock);
-        return;
-    }
-    for (p = host & -ESPT_PAGE_SIZE; p < host + len; p += ESPT_PAGE_SIZE) {
-        GSList *l = g_hash_table_lookup(ec->rmap, (gpointer)p);
+    for (; ram < MIN(end, ec->rmap_size); ram++) {
+        uint32_t node;
 
-        for (; l; l = l->next) {
-            uintptr_t v = (uintptr_t)l->data;
-            EsptWindow *w = &ec->win[v >> 32];
-            uint32_t n = (uint32_t)v;
+        for (node = ec->rmap[ram]; node; ) {
+            EsptWindow *w = espt_node_window(ec, node);
+            uint32_t n = espt_node_page(node);
 
             if (test_bit(n, w->writable)) {
                 clear_bit(n, w->writable);
@@ -565,16 +795,18 @@ void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
                 }
                 ESPT_COUNT(write_protects);
             }
+            node = w->next[n];
         }
     }
     qemu_spin_unlock(&ec->lock);
 }
 
 /*
- * Drop the windows of @mmu_idx (any, if negative) whose regime's low 32
- * bits, masked with @mask, are @value.
+ * Drop the windows, or only their pages that are not global, of @mmu_idx
+ * (any, if negative) whose regime's low 32 bits, masked with @mask, are
+ * @value.
  */
-static void espt_drop_windows(CPUState *cpu, int mmu_idx,
+static void espt_drop_windows(CPUState *cpu, int mmu_idx, bool local,
                               uint32_t value, uint32_t mask)
 {
     EsptCPU *ec = espt_cpu(cpu);
@@ -589,7 +821,12 @@ static void espt_drop_windows(CPUState *cpu, int mmu_idx,
 
         if (w->in_use && (mmu_idx < 0 || w->mmu_idx == mmu_idx) &&
             ((uint32_t)w->regime & mask) == value) {
-            espt_drop_window(ec, w);
+            if (!local) {
+                espt_drop_window(ec, w);
+            } else if (w->nb_mapped) {
+                espt_unmap_pages(ec, w, w->local, 0, ESPT_WINDOW_PAGES - 1);
+                ESPT_COUNT(flushes);
+            }
         }
     }
     qemu_spin_unlock(&ec->lock);
@@ -597,12 +834,37 @@ static void espt_drop_windows(CPUState *cpu, int mmu_idx,
 
 void espt_flush(CPUState *cpu, int mmu_idx)
 {
-    espt_drop_windows(cpu, mmu_idx, 0, 0);
+    EsptCPU *ec = espt_cpu(cpu);
+    int i;
+
+    if (!espt_can_refresh) {
+        espt_drop_windows(cpu, mmu_idx, false, 0, 0);
+        return;
+    }
+    if (!ec) {
+        return;
+    }
+    /*
+     * Keep the pages, but check them against the guest's tables before
+     * the window is used again (espt_refresh, from espt_enter before
+     * the next block): what the TLB would hold if it walked them again,
+     * which it may do at any time.  Targets end the block after guest
+     * TLB maintenance, so the rest of the block does not see them.
+     */
+    qemu_spin_lock(&ec->lock);
+    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
+        EsptWindow *w = &ec->win[i];
+
+        if (w->in_use && w->mmu_idx == mmu_idx && w->nb_mapped) {
+            w->stale = true;
+        }
+    }
+    qemu_spin_unlock(&ec->lock);
 }
 
 void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 {
-    espt_drop_windows(cpu, -1, value, mask);
+    espt_drop_windows(cpu, -1, true, value, mask);
 }
 
 /* The slow path of the ESPT access at host @pc, or 0. */
@@ -698,7 +960,7 @@ static uint64_t espt_vma_budget(void)
         }
         fclose(f);
     }
-    /* Leave room for QEMU's own mappings; a page may cost two VMAs. */
+    /* Leave room for QEMU's own mappings; an mmap may cost two VMAs. */
     return max > 8192 ? (max - 4096) / 2 : max / 4;
 }
 
@@ -753,20 +1015,27 @@ void espt_dump_stats(GString *buf)
         return;
     }
     g_string_append_printf(buf,
-        "espt: faults %" PRIu64 " maps %" PRIu64 " unmaps %" PRIu64
+        "espt: faults %" PRIu64 " maps %" PRIu64 " fill-runs %" PRIu64
+        " unmaps %" PRIu64
         " write-protects %" PRIu64 " window-drops %" PRIu64
         " evictions %" PRIu64 " switches %" PRIu64
+        " refreshes %" PRIu64 " refresh-kept %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
-        " pages-mapped %" PRIu64 " budget %" PRIu64 "\n",
+        " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
+        " budget %" PRIu64 "\n",
         qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.maps),
+        qatomic_read(&espt_stats.fill_runs),
         qatomic_read(&espt_stats.unmaps),
         qatomic_read(&espt_stats.write_protects),
         qatomic_read(&espt_stats.flushes),
         qatomic_read(&espt_stats.evictions),
         qatomic_read(&espt_stats.switches),
+        qatomic_read(&espt_stats.refreshes),
+        qatomic_read(&espt_stats.kept),
         qatomic_read(&espt_stats.no_map),
         qatomic_read(&espt_stats.map_fail),
-        qatomic_read(&espt_nb_mapped), espt_budget);
+        qatomic_read(&espt_nb_mapped), qatomic_read(&espt_nb_runs),
+        espt_budget);
 }
 
 #else /* !ESPT_HOST_OK */
@@ -790,7 +1059,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
 {
 }
 
-void espt_regime_switch(CPUState *cpu, uint64_t regime)
+void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
 {
 }
 
@@ -799,8 +1068,13 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
     return false;
 }
 
+bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page)
+{
+    return false;
+}
+
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
-              bool writable, unsigned lg_bits)
+              unsigned nb_pages, unsigned flags, unsigned lg_bits)
 {
 }
 

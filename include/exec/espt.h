@@ -19,6 +19,7 @@
 
 #include "qapi/error.h"
 #include "exec/vaddr.h"
+#include "exec/cpu-common.h"
 
 /*
  * One row per ESPT access of a translation block, stored after the
@@ -87,9 +88,11 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
 /*
  * espt_regime_switch: @cpu's translation regime is now @regime (an ARM
  * ASID, say), and its TLB was flushed for that reason alone: keep the
- * windows of the old regime and use those of @regime.
+ * windows of the old regime and use those of @regime.  Regimes that
+ * differ only in the bits of @asid_mask (the ASID) share their global
+ * translations.
  */
-void espt_regime_switch(CPUState *cpu, uint64_t regime);
+void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask);
 
 /* Has @cpu run code through its window for @mmu_idx? */
 bool espt_window_active(CPUState *cpu, int mmu_idx);
@@ -99,17 +102,39 @@ bool espt_window_active(CPUState *cpu, int mmu_idx);
  * what a TLB entry of that vCPU and mmu index mapped, with no more rights;
  * it may outlive the entry, but not a flush that covers it, and it loses
  * its write right whenever the softmmu stops the entry's writes (not
- * dirty).  @page is page-aligned, @host is where QEMU maps the guest page,
- * @lg_bits the size of the guest's page (a section, say) it belongs to.
+ * dirty).  espt_map maps @nb_pages pages from the page-aligned @page to
+ * @host, where QEMU maps them, all part of one guest page of 2^@lg_bits
+ * bytes (a section, say) if @lg_bits is above the target page size,
+ * with the rights and scope of @flags.
  * espt_write_protect, for the host range [@host, @host + @len) of guest
  * RAM, may be called from any thread; the others from @cpu's own.
  */
+#define ESPT_MAP_WRITABLE 1     /* stores need no check either */
+#define ESPT_MAP_GLOBAL   2     /* the translation holds for every ASID */
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
-              bool writable, unsigned lg_bits);
+              unsigned nb_pages, unsigned flags, unsigned lg_bits);
+/* Whether @page is mapped in the current window of @mmu_idx. */
+bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page);
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
 void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len);
 void espt_flush(CPUState *cpu, int mmu_idx);
-/* Drop the windows of the regimes whose low 32 bits & @mask are @value. */
+
+/* The most a fault maps around itself in a large guest page. */
+#define ESPT_FILL_BITS 21
+
+/*
+ * Provided by cputlb.c: how a walk of the guest's tables now translates
+ * @addr at @mmu_idx, without the TLB.  If it is RAM a window may map,
+ * return true with the RAM address of its page in *@ram, its rights and
+ * scope in *@flags (ESPT_MAP_*, writable before dirty tracking) and its
+ * guest page size in *@lg_bits.
+ */
+bool tlb_espt_probe(CPUState *cpu, int mmu_idx, vaddr addr, ram_addr_t *ram,
+                    unsigned *flags, unsigned *lg_bits);
+/*
+ * Drop the pages that are not global from the windows of the regimes
+ * whose low 32 bits & @mask are @value.
+ */
 void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask);
 
 /* Print the counters (-d espt, info espt). */
