@@ -172,6 +172,7 @@ typedef struct EsptCPU {
 
 typedef struct EsptStats {
     uint64_t faults;            /* host faults redirected to a slow path */
+    uint64_t faults_ro;         /* ... of which stores to read-only pages */
     uint64_t maps;              /* pages mapped or remapped */
     uint64_t fill_runs;         /* mmaps of more than one page */
     uint64_t no_map;            /* RAM that cannot be mirrored */
@@ -183,6 +184,7 @@ typedef struct EsptStats {
     uint64_t switches;          /* GS base changes */
     uint64_t refreshes;         /* stale windows checked */
     uint64_t kept;              /* ... pages found still valid */
+    uint64_t demoted;           /* code translated without ESPT */
 } EsptStats;
 
 static bool espt_on;
@@ -194,8 +196,9 @@ static uint64_t espt_nb_runs;       /* all windows' nb_runs */
 static uint64_t espt_budget;        /* the most runs mapped at once */
 static struct sigaction espt_old_segv;
 
-/* The window base in this thread's GS, 0 if none. */
+/* The window base in this thread's GS, 0 if none, and its window. */
 static __thread uintptr_t espt_gs;
+static __thread EsptWindow *espt_gs_win;
 
 #define ESPT_COUNT(field) qatomic_inc(&espt_stats.field)
 
@@ -425,6 +428,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     }
     if ((uintptr_t)w->base != espt_gs) {
         espt_set_gs((uintptr_t)w->base);
+        espt_gs_win = w;
         ESPT_COUNT(switches);
     }
 }
@@ -452,6 +456,7 @@ void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
             espt_refresh(cpu, ec, w);
         }
         espt_set_gs((uintptr_t)w->base);
+        espt_gs_win = w;
         ESPT_COUNT(switches);
     }
 }
@@ -867,6 +872,37 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
     espt_drop_windows(cpu, -1, true, value, mask);
 }
 
+/* Guest-physical pcs translated without ESPT; any thread. */
+static GHashTable *espt_demoted_pcs;
+static QemuSpin espt_demote_lock;
+
+void espt_demote(uint64_t phys_pc)
+{
+    qemu_spin_lock(&espt_demote_lock);
+    if (!espt_demoted_pcs) {
+        espt_demoted_pcs = g_hash_table_new(g_int64_hash, g_int64_equal);
+    }
+    if (!g_hash_table_contains(espt_demoted_pcs, &phys_pc)) {
+        g_hash_table_add(espt_demoted_pcs, g_memdup2(&phys_pc,
+                                                     sizeof(phys_pc)));
+        ESPT_COUNT(demoted);
+    }
+    qemu_spin_unlock(&espt_demote_lock);
+}
+
+bool espt_demoted(uint64_t phys_pc)
+{
+    bool ret;
+
+    if (!qatomic_read(&espt_stats.demoted)) {
+        return false;
+    }
+    qemu_spin_lock(&espt_demote_lock);
+    ret = g_hash_table_contains(espt_demoted_pcs, &phys_pc);
+    qemu_spin_unlock(&espt_demote_lock);
+    return ret;
+}
+
 /* The slow path of the ESPT access at host @pc, or 0. */
 static uintptr_t espt_slow_path(uintptr_t pc)
 {
@@ -937,6 +973,11 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
         if (slow) {
             uc->uc_mcontext.gregs[REG_RIP] = slow;
             ESPT_COUNT(faults);
+            if (addr - espt_gs < ESPT_WINDOW_SIZE &&
+                test_bit((addr - espt_gs) >> ESPT_PAGE_BITS,
+                         espt_gs_win->mapped)) {
+                ESPT_COUNT(faults_ro);
+            }
             return;
         }
     }
@@ -1003,6 +1044,7 @@ bool espt_start(void)
     }
     espt_fsgsbase = qemu_getauxval(AT_HWCAP2) & (1 << 1);
     espt_budget = espt_vma_budget();
+    qemu_spin_init(&espt_demote_lock);
     espt_on = true;
     atexit(espt_exit);
     return true;
@@ -1015,15 +1057,18 @@ void espt_dump_stats(GString *buf)
         return;
     }
     g_string_append_printf(buf,
-        "espt: faults %" PRIu64 " maps %" PRIu64 " fill-runs %" PRIu64
+        "espt: faults %" PRIu64 " (on read-only pages %" PRIu64 ")"
+        " maps %" PRIu64 " fill-runs %" PRIu64
         " unmaps %" PRIu64
         " write-protects %" PRIu64 " window-drops %" PRIu64
         " evictions %" PRIu64 " switches %" PRIu64
         " refreshes %" PRIu64 " refresh-kept %" PRIu64
+        " demoted %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
         " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
         " budget %" PRIu64 "\n",
-        qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.maps),
+        qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.faults_ro),
+        qatomic_read(&espt_stats.maps),
         qatomic_read(&espt_stats.fill_runs),
         qatomic_read(&espt_stats.unmaps),
         qatomic_read(&espt_stats.write_protects),
@@ -1032,6 +1077,7 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.switches),
         qatomic_read(&espt_stats.refreshes),
         qatomic_read(&espt_stats.kept),
+        qatomic_read(&espt_stats.demoted),
         qatomic_read(&espt_stats.no_map),
         qatomic_read(&espt_stats.map_fail),
         qatomic_read(&espt_nb_mapped), qatomic_read(&espt_nb_runs),
@@ -1092,6 +1138,15 @@ void espt_flush(CPUState *cpu, int mmu_idx)
 
 void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 {
+}
+
+void espt_demote(uint64_t phys_pc)
+{
+}
+
+bool espt_demoted(uint64_t phys_pc)
+{
+    return false;
 }
 
 void espt_dump_stats(GString *buf)

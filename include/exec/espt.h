@@ -137,6 +137,13 @@ bool tlb_espt_probe(CPUState *cpu, int mmu_idx, vaddr addr, ram_addr_t *ram,
  */
 void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask);
 
+/*
+ * Code at guest-physical @phys_pc is translated without ESPT from now
+ * on (espt_demote), because its stores keep faulting (see cputlb.c).
+ */
+void espt_demote(uint64_t phys_pc);
+bool espt_demoted(uint64_t phys_pc);
+
 /* Print the counters (-d espt, info espt). */
 void espt_dump_stats(GString *buf);
 #endif

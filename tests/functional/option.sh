@@ -39,7 +39,7 @@ fi
 
 # The HMP command shows the counters, or says ESPT is off.
 want="espt: off"
-[ "$mode" = on ] && want="espt: faults 0 maps 0 "
+[ "$mode" = on ] && want="espt: faults 0 (on read-only pages 0) maps 0 "
 printf 'info espt\nquit\n' | "$q" -M none -nodefaults -display none \
     -monitor stdio -accel tcg,espt="$mode" 2>&1 | grep -q "^$want" ||
     fail "info espt does not show '$want'"
