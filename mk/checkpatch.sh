@@ -11,7 +11,8 @@ for p in $(cat "$top/patches/series"); do
     "$cp" -q --root "$top/build/qemu" --patch "$top/patches/$p" || { echo "  in patches/$p"; bad=1; }
 done
 cd "$top"
-for f in $(git ls-files accel hw include system target tcg util); do
+for f in $(git ls-files accel hw include system target tcg util \
+             'tests/bare/*.[ch]'); do
     "$cp" -q --root "$top/build/qemu" --file "$f" || { echo "  in $f"; bad=1; }
 done
 [ $bad -eq 0 ] && echo "mk/checkpatch.sh: clean"

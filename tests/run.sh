@@ -20,6 +20,7 @@ option-arm             tests/functional/option.sh arm
 option-i386            tests/functional/option.sh i386
 tcg-arm                tests/tcg/run.sh arm
 tcg-i386               tests/tcg/run.sh i386
+bare-arm               tests/functional/bare-arm.sh
 boot-armmp             tests/functional/boot-workload.sh arm armmp 1
 boot-armmp-lpae        tests/functional/boot-workload.sh arm armmp-lpae 1
 boot-armmp-lpae-smp2   tests/functional/boot-workload.sh arm armmp-lpae 2

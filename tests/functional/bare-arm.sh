@@ -1,0 +1,41 @@
+#!/bin/sh
+# Run tests/bare/arm/mmu-test.c, a bare-metal ARMv7 program, on virt:
+# translations, aborts with exact DFSR/DFAR/IFSR/IFAR, each TLB
+# maintenance operation, ASID switches without flush, domains, LDRT/STRT,
+# LDREX/STREX, self-modifying code, MMU off and on.  Every check must
+# pass; under espt=on, ESPT must have served it (host faults counted).
+#
+#   tests/functional/bare-arm.sh MODE
+set -eu
+. "$(dirname "$0")/../lib.sh"
+
+mode=$1
+need_mode arm "$mode"
+d=$top/build/tests/bare-arm
+mkdir -p "$d"
+src=$top/tests/bare/arm
+arm-none-eabi-gcc -mcpu=cortex-a15 -marm -O2 -ffreestanding -nostdlib \
+    -Wall -Wextra -Werror -T "$src/link.ld" "$src/start.S" \
+    "$src/mmu-test.c" -o "$d/mmu-test.elf" ||
+    fail "cannot build the bare-metal test"
+
+rc=0
+timeout 120 "$(qemu_bin arm)" -M virt -cpu cortex-a15 -nographic \
+    -no-reboot -kernel "$d/mmu-test.elf" -accel tcg,espt="$mode" \
+    -d espt -D "$d/espt-$mode.log" < /dev/null > "$d/out-$mode.txt" 2>&1 ||
+    rc=$?
+[ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"
+[ $rc -eq 0 ] || fail "QEMU exited $rc; see $d/out-$mode.txt"
+grep '^FAIL ' "$d/out-$mode.txt" && fail "a check failed"
+ok=$(grep -c '^ok ' "$d/out-$mode.txt" || true)
+[ "$ok" -eq 30 ] || fail "$ok checks passed, not 30; see $d/out-$mode.txt"
+grep -q '^bare-arm: 0x0000001e passed, 0x00000000 failed' \
+    "$d/out-$mode.txt" || fail "no summary; see $d/out-$mode.txt"
+if [ "$mode" = on ]; then
+    faults=$(sed -n 's/^espt: faults \([0-9]*\) .*/\1/p' "$d/espt-$mode.log")
+    [ "${faults:-0}" -gt 0 ] ||
+        fail "ESPT served nothing; see $d/espt-$mode.log"
+    echo "ok: $ok checks passed; ESPT: $faults host faults redirected"
+else
+    echo "ok: $ok checks passed"
+fi
