@@ -2,7 +2,8 @@
 # Run tests/bare/arm/mmu-test.c, a bare-metal ARMv7 program, on virt:
 # translations, aborts with exact DFSR/DFAR/IFSR/IFAR, each TLB
 # maintenance operation, ASID switches without flush, domains, LDRT/STRT,
-# LDREX/STREX, self-modifying code, MMU off and on.  Every check must
+# LDREX/STREX, self-modifying code, MMU off and on, MMIO through a page
+# mapping, alignment checking on and off.  Every check must
 # pass; under espt=on, ESPT must have served it (host faults counted).
 #
 #   tests/functional/bare-arm.sh MODE
@@ -28,8 +29,8 @@ timeout 120 "$(qemu_bin arm)" -M virt -cpu cortex-a15 -nographic \
 [ $rc -eq 0 ] || fail "QEMU exited $rc; see $d/out-$mode.txt"
 grep '^FAIL ' "$d/out-$mode.txt" && fail "a check failed"
 ok=$(grep -c '^ok ' "$d/out-$mode.txt" || true)
-[ "$ok" -eq 30 ] || fail "$ok checks passed, not 30; see $d/out-$mode.txt"
-grep -q '^bare-arm: 0x0000001e passed, 0x00000000 failed' \
+[ "$ok" -eq 33 ] || fail "$ok checks passed, not 33; see $d/out-$mode.txt"
+grep -q '^bare-arm: 0x00000021 passed, 0x00000000 failed' \
     "$d/out-$mode.txt" || fail "no summary; see $d/out-$mode.txt"
 if [ "$mode" = on ]; then
     faults=$(sed -n 's/^espt: faults \([0-9]*\) .*/\1/p' "$d/espt-$mode.log")

@@ -215,6 +215,7 @@ int main(void)
     l2test[3] = 0;
     l2test[5] = PAGE(DATA1, AP_ALL_RW, 0, 0);
     l2test[6] = PAGE(DATA3, AP_PL1_RW, 0, 1);
+    l2test[7] = (UART & 0xfffff000u) | 2u | 1u | 0x4u | (1u << 4);
     /* MANY_VA: 256 pages, not global. */
     l1a[MANY_VA >> 20] = COARSE(l2many, 0);
     for (i = 0; i < 256; i++) {
@@ -383,6 +384,22 @@ int main(void)
     sync_();
     check("mmu-off-on", v == 0xd3000002u && rd(TEST_VA + 0x6008) == v,
           v, rd(TEST_VA + 0x6008));
+
+    /* MMIO through a page mapping: the PL011's UARTPeriphID0. */
+    check("mmio-read", rd(TEST_VA + 0x7fe0) == 0x11, rd(TEST_VA + 0x7fe0), 0);
+
+    /* Alignment checking (SCTLR.A) on and off. */
+    CP15_W(c1, 0, c0, 0, sctlr | 2u);
+    sync_();
+    n0 = dabt_n;
+    v = rd(TEST_VA + 0x42);
+    expect_dabt("alignment-abort", n0, 0x1, 0, TEST_VA + 0x42);
+    CP15_W(c1, 0, c0, 0, sctlr);
+    sync_();
+    n0 = dabt_n;
+    v = rd(TEST_VA + 0x1042);
+    check("unaligned-read", dabt_n == n0 && v == rd(DATA1 + 0x42),
+          v, dabt_n - n0);
 
     check("no-undefined", und_n == 0, und_n, 0);
     puts_("bare-arm: ");
