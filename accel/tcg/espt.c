@@ -193,6 +193,7 @@ static EsptCPU *espt_cpus[ESPT_MAX_CPUS];
 static EsptStats espt_stats;
 static uint64_t espt_nb_mapped;     /* all windows */
 static uint64_t espt_nb_runs;       /* all windows' nb_runs */
+static uint64_t espt_runs_peak;     /* the most espt_nb_runs has been */
 static uint64_t espt_budget;        /* the most runs mapped at once */
 static struct sigaction espt_old_segv;
 
@@ -715,7 +716,9 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
         return;
     }
     w->nb_runs++;
-    qatomic_inc(&espt_nb_runs);
+    if (qatomic_inc_fetch(&espt_nb_runs) > qatomic_read(&espt_runs_peak)) {
+        qatomic_set(&espt_runs_peak, qatomic_read(&espt_nb_runs));
+    }
     qatomic_add(&espt_stats.maps, nb_pages);
     if (nb_pages > 1) {
         ESPT_COUNT(fill_runs);
@@ -1029,7 +1032,7 @@ static void espt_register_hmp(void)
 }
 type_init(espt_register_hmp);
 
-bool espt_start(void)
+bool espt_start(uint32_t max_maps)
 {
     struct sigaction sa = {
         .sa_sigaction = espt_sigsegv,
@@ -1044,6 +1047,13 @@ bool espt_start(void)
     }
     espt_fsgsbase = qemu_getauxval(AT_HWCAP2) & (1 << 1);
     espt_budget = espt_vma_budget();
+    if (max_maps > espt_budget) {
+        warn_report("espt: espt-maps=%" PRIu32 " is more than "
+                    "vm.max_map_count allows; using %" PRIu64,
+                    max_maps, espt_budget);
+    } else if (max_maps) {
+        espt_budget = max_maps;
+    }
     qemu_spin_init(&espt_demote_lock);
     espt_on = true;
     atexit(espt_exit);
@@ -1066,7 +1076,7 @@ void espt_dump_stats(GString *buf)
         " demoted %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
         " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
-        " budget %" PRIu64 "\n",
+        " runs-peak %" PRIu64 " budget %" PRIu64 "\n",
         qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.faults_ro),
         qatomic_read(&espt_stats.maps),
         qatomic_read(&espt_stats.fill_runs),
@@ -1081,12 +1091,12 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.no_map),
         qatomic_read(&espt_stats.map_fail),
         qatomic_read(&espt_nb_mapped), qatomic_read(&espt_nb_runs),
-        espt_budget);
+        qatomic_read(&espt_runs_peak), espt_budget);
 }
 
 #else /* !ESPT_HOST_OK */
 
-bool espt_start(void)
+bool espt_start(uint32_t max_maps)
 {
     return false;
 }

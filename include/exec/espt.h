@@ -56,12 +56,17 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
 {
 }
 #else
+/* The smallest espt-maps= a user may ask for. */
+#define ESPT_MIN_MAPS 64
+
 /**
  * espt_start: install the fault handler; call once, after the option is
- * set and before any vCPU runs.  Returns false (after a warning) if ESPT
- * cannot run after all, and QEMU then runs as espt=off.
+ * set and before any vCPU runs.  @max_maps, if not 0, caps the host
+ * mappings ESPT keeps at once (-accel tcg,espt-maps=N); by default the
+ * cap comes from vm.max_map_count.  Returns false (after a warning) if
+ * ESPT cannot run after all, and QEMU then runs as espt=off.
  */
-bool espt_start(void);
+bool espt_start(uint32_t max_maps);
 
 /* Is ESPT on? */
 bool espt_enabled(void);

@@ -23,6 +23,18 @@ echo quit | "$q" -M none -nodefaults -display none -monitor stdio \
 [ "$(wc -l < "$err")" -eq 1 ] || fail "espt=maybe: not one line: $(cat "$err")"
 grep -q "espt" "$err" || fail "espt=maybe: message does not name espt"
 
+# espt-maps: a number, 0 or at least the minimum; refused in one line.
+for bad in 10 lots -1; do
+    rc=0
+    echo quit | "$q" -M none -nodefaults -display none -monitor stdio \
+        -accel tcg,espt="$mode",espt-maps=$bad > /dev/null 2> "$err" || rc=$?
+    [ $rc -ne 0 ] || fail "espt-maps=$bad was accepted"
+    [ "$(wc -l < "$err")" -eq 1 ] ||
+        fail "espt-maps=$bad: not one line: $(cat "$err")"
+    grep -q "espt-maps" "$err" ||
+        fail "espt-maps=$bad: message does not name espt-maps"
+done
+
 rc=0
 echo quit | "$q" -M none -nodefaults -display none -monitor stdio \
     -accel tcg,espt="$mode" > /dev/null 2> "$err" || rc=$?
