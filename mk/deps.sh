@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs="build-essential ccache git ninja-build pkg-config python3-venv
       libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev flex bison
-      dpkg-dev cpio xz-utils seabios ipxe-qemu gdb-multiarch
+      dpkg-dev cpio xz-utils seabios ipxe-qemu gdb-multiarch qemu-utils
       gcc-arm-none-eabi gcc-arm-linux-gnueabihf gcc-i686-linux-gnu"
 meson_min=1.5
 

@@ -25,17 +25,22 @@ need_mode() {
     fi
 }
 
-# boot_guest ARCH FLAVOUR SMP MODE PROGRAM: boot one of Debian's kernels
-# with the test initramfs, run /PROGRAM, and check the common part: no
-# hang (a generous timeout), QEMU's exit status, no guest kernel error,
-# the guest reached init with SMP cpus, PROGRAM exited 0, a clean power
-# off.  The console log, without carriage returns, is in $log.txt.
+# boot_guest ARCH FLAVOUR SMP MODE PROGRAM [BOOT.SH OPTIONS]: boot one of
+# Debian's kernels with the test initramfs, run /PROGRAM, and check the
+# common part: no hang (a generous timeout), QEMU's exit status, no guest
+# kernel error, the guest reached init with SMP cpus, PROGRAM exited 0, a
+# clean power off.  The console log, without carriage returns, is in
+# $log.txt; $log_tag, if set, names the log instead of PROGRAM.
 boot_guest() {
-    log=$top/build/tests/$5-$2-smp$3-espt$4.log
+    log=$top/build/tests/${log_tag:-$5}-$2-smp$3-espt$4.log
     mkdir -p "$(dirname "$log")"
+    a=$1 k=$2 n=$3 m=$4 p=$5
+    shift 5
     rc=0
-    timeout 900 "$top/tests/guest/boot.sh" --arch "$1" --kernel "$2" \
-        --smp "$3" --espt "$4" --run "$5" < /dev/null > "$log" 2>&1 || rc=$?
+    timeout 900 "$top/tests/guest/boot.sh" --arch "$a" --kernel "$k" \
+        --smp "$n" --espt "$m" --run "$p" "$@" < /dev/null > "$log" 2>&1 ||
+        rc=$?
+    set -- "$a" "$k" "$n" "$m" "$p"
     tr -d '\r' < "$log" > "$log.txt"
     [ $rc -ne 124 ] || fail "timed out; see $log"
     [ $rc -eq 0 ] || fail "QEMU exited with $rc; see $log"
@@ -49,4 +54,28 @@ boot_guest() {
         fail "$5 did not finish successfully; see $log"
     grep -q 'reboot: Power down' "$log.txt" ||
         fail "the guest did not power off; see $log"
+}
+
+# hmp SOCKET COMMAND: one HMP command on a monitor's unix socket
+# (-monitor unix:SOCKET,server=on,wait=off); prints what the monitor says.
+hmp() {
+    python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+time.sleep(0.2)
+try:
+    s.recv(65536)
+except socket.timeout:
+    pass
+s.sendall(sys.argv[2].encode() + b"\n")
+time.sleep(0.5)
+out = b""
+try:
+    out = s.recv(65536)
+except socket.timeout:
+    pass
+sys.stdout.write(out.decode(errors="replace"))
+PY
 }

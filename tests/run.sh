@@ -21,6 +21,7 @@ option-i386            tests/functional/option.sh i386
 tcg-arm                tests/tcg/run.sh arm
 tcg-i386               tests/tcg/run.sh i386
 bare-arm               tests/functional/bare-arm.sh
+gdb-watch              tests/functional/gdb-watch.sh
 boot-armmp             tests/functional/boot-workload.sh arm armmp 1
 boot-armmp-lpae        tests/functional/boot-workload.sh arm armmp-lpae 1
 boot-armmp-lpae-smp2   tests/functional/boot-workload.sh arm armmp-lpae 2
@@ -28,11 +29,14 @@ boot-686               tests/functional/boot-workload.sh i386 686 1
 boot-686-pae           tests/functional/boot-workload.sh i386 686-pae 1
 boot-686-pae-smp2      tests/functional/boot-workload.sh i386 686-pae 2
 check-armmp            tests/functional/guest-check.sh arm armmp 1
+vma-limit-armmp        tests/functional/vma-limit.sh arm armmp
 rr-armmp               tests/functional/record-replay.sh arm armmp
 migrate-armmp          tests/functional/migrate.sh arm armmp
+savevm-armmp           tests/functional/savevm.sh arm armmp
 migrate-686            tests/functional/migrate.sh i386 686
 rr-686                 tests/functional/record-replay.sh i386 686
 check-armmp-lpae-smp2  tests/functional/guest-check.sh arm armmp-lpae 2
+stress-armmp-lpae-smp2 tests/functional/stress.sh arm armmp-lpae 2
 check-686              tests/functional/guest-check.sh i386 686 1
 check-686-pae-smp2     tests/functional/guest-check.sh i386 686-pae 2
 LIST

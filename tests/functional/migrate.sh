@@ -14,28 +14,6 @@ d=$top/build/tests/migrate-$flavour-espt$mode
 rm -rf "$d"
 mkdir -p "$d"
 
-hmp() {
-    # hmp COMMAND: one HMP command on the source's monitor socket
-    python3 - "$d/mon.sock" "$1" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(5)
-time.sleep(0.2)
-try:
-    s.recv(65536)
-except socket.timeout:
-    pass
-s.sendall(sys.argv[2].encode() + b"\n")
-time.sleep(0.5)
-out = b""
-try:
-    out = s.recv(65536)
-except socket.timeout:
-    pass
-sys.stdout.write(out.decode(errors="replace"))
-PY
-}
 
 ESPT_QEMU_ARGS="-monitor unix:$d/mon.sock,server=on,wait=off" \
     timeout 900 "$top/tests/guest/boot.sh" --arch "$arch" --kernel "$flavour" \
@@ -49,15 +27,16 @@ until grep -q '^TIME generate' "$d/source.log" 2>/dev/null; do
     sleep 0.5
 done
 # Slow enough that the guest dirties pages already sent, several passes.
-hmp "migrate_set_parameter max-bandwidth 8M" > /dev/null
-hmp "migrate exec:cat>$d/state.bin" > /dev/null
+hmp "$d/mon.sock" "migrate_set_parameter max-bandwidth 8M" > /dev/null
+hmp "$d/mon.sock" "migrate exec:cat>$d/state.bin" > /dev/null
 i=0
-until hmp "info migrate" | grep -q 'Migration status: completed'; do
+until hmp "$d/mon.sock" "info migrate" |
+        grep -q 'Migration status: completed'; do
     i=$((i + 1))
     [ $i -lt 120 ] || { kill $src; fail "migration did not complete"; }
     sleep 1
 done
-hmp quit > /dev/null || true
+hmp "$d/mon.sock" quit > /dev/null || true
 wait $src || true
 
 ESPT_QEMU_ARGS="-incoming exec:cat<$d/state.bin" \

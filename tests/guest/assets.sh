@@ -6,6 +6,8 @@
 #   build/assets/<flavour>/vmlinuz    armmp, armmp-lpae (armhf); 686, 686-pae (i386)
 #   build/assets/initrd-<arch>.gz     busybox-static, tests/guest/{init,workload}
 #                                     and tests/guest/espt-check.c, built static
+#   build/assets/initrd-stress-<arch>.gz  the same, plus stress-ng with the
+#                                     libraries it needs and tests/guest/stress
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -90,6 +92,53 @@ initrd() {
     rm -rf "$r"
 }
 
+# The packages PKG:DEBARCH needs at run time, itself included.
+closure() {
+    "$top/mk/apt.sh" cache depends --recurse --no-recommends --no-suggests \
+        --no-conflicts --no-breaks --no-replaces --no-enhances "$1" \
+        2>/dev/null | sed -n "s/^\([a-z0-9][^ <>]*:$2\)\$/\1/p" | sort -u
+}
+
+# initrd-stress-ARCH.gz: the test initramfs with stress-ng appended (the
+# kernel unpacks concatenated archives in order).
+stress_initrd() {
+    # stress_initrd ARCH DEBARCH
+    out=$a/initrd-stress-$1.gz
+    if [ -f "$out" ] && [ "$out" -nt "$a/initrd-$1.gz" ] &&
+       [ "$out" -nt "$top/tests/guest/stress" ]; then
+        return 0
+    fi
+    r=$a/stress-$1
+    if [ ! -x "$r/usr/bin/stress-ng" ]; then
+        pkgs=$(closure "stress-ng:$2" "$2")
+        [ -n "$pkgs" ] || {
+            echo "assets.sh: package stress-ng:$2 is not available" >&2
+            exit 1
+        }
+        echo "assets.sh: fetching stress-ng:$2 and" \
+             "$(($(echo "$pkgs" | wc -l) - 1)) libraries"
+        rm -rf "$a/debs/stress" "$r"
+        mkdir -p "$a/debs/stress" "$r"
+        # shellcheck disable=SC2086
+        (cd "$a/debs/stress" &&
+         "$top/mk/apt.sh" get download $pkgs > /dev/null 2>&1) || {
+            echo "assets.sh: cannot download stress-ng:$2 and its" \
+                 "libraries:" $pkgs >&2
+            exit 1
+        }
+        for deb in "$a/debs/stress"/*.deb; do
+            dpkg-deb -x "$deb" "$r"
+        done
+        rm -rf "$a/debs/stress" "$r/usr/share"
+    fi
+    cp "$top/tests/guest/stress" "$r/stress"
+    chmod 755 "$r/stress"
+    (cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+        gzip -9 > "$out.tmp"
+    cat "$a/initrd-$1.gz" "$out.tmp" > "$out"
+    rm -f "$out.tmp"
+}
+
 kernel armmp armhf
 kernel armmp-lpae armhf
 kernel 686 i386
@@ -98,3 +147,4 @@ check_prog armhf arm-linux-gnueabihf-gcc
 check_prog i386 i686-linux-gnu-gcc
 initrd arm armhf
 initrd i386 i386
+stress_initrd arm armhf

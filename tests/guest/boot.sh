@@ -2,16 +2,19 @@
 # Boot a test guest: one of Debian's kernels with the busybox initramfs.
 #
 #   tests/guest/boot.sh --arch arm|i386 --kernel FLAVOUR [--espt on|off]
-#       [--smp N] [--mem MB] [--run workload] [--qemu BINARY] [-- COMMAND...]
+#       [--smp N] [--mem MB] [--run workload] [--qemu BINARY]
+#       [--accel-opts ,OPT=VAL...] [--initrd FILE] [-- COMMAND...]
 #
 # With --run, the guest runs /workload and powers off; with COMMAND, it
 # runs COMMAND at its shell prompt and powers off; with neither, the
 # console is an interactive shell.  The serial console is stdout.
-# ESPT_QEMU_ARGS, if set, is appended to QEMU's command line.
+# --initrd replaces build/assets/initrd-ARCH.gz; --accel-opts is appended
+# to -accel tcg,espt=MODE.  ESPT_QEMU_ARGS, if set, is appended to QEMU's
+# command line.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-arch= kernel= espt=off smp=1 mem=512 run= qemu=
+arch= kernel= espt=off smp=1 mem=512 run= qemu= aopts= initrd=
 while [ $# -gt 0 ]; do
     case $1 in
     --arch) arch=$2; shift 2 ;;
@@ -21,6 +24,8 @@ while [ $# -gt 0 ]; do
     --mem) mem=$2; shift 2 ;;
     --run) run=$2; shift 2 ;;
     --qemu) qemu=$2; shift 2 ;;
+    --accel-opts) aopts=$2; shift 2 ;;
+    --initrd) initrd=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "boot.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -40,8 +45,9 @@ esac
 [ -f "$a/$kernel/vmlinuz" ] || {
     echo "boot.sh: no kernel $kernel; run tests/guest/assets.sh" >&2; exit 2; }
 : "${qemu:=$top/build/qemu-build/qemu-system-$arch}"
+: "${initrd:=$a/initrd-$arch.gz}"
 
 # shellcheck disable=SC2086
 exec "$qemu" "$@" -m "$mem" -smp "$smp" -nographic -no-reboot \
-    -kernel "$a/$kernel/vmlinuz" -initrd "$a/initrd-$arch.gz" \
-    -accel tcg,espt="$espt" ${ESPT_QEMU_ARGS:-}
+    -kernel "$a/$kernel/vmlinuz" -initrd "$initrd" \
+    -accel tcg,espt="$espt$aopts" ${ESPT_QEMU_ARGS:-}
