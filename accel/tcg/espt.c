@@ -350,11 +350,24 @@ found:
     return w;
 }
 
+/* Make mapped page @n of @w read-only; under ec->lock. */
+static void espt_protect_page(EsptWindow *w, uint32_t n)
+{
+    clear_bit(n, w->writable);
+    if (mprotect(w->base + ((uint64_t)n << ESPT_PAGE_BITS), ESPT_PAGE_SIZE,
+                 PROT_READ) != 0) {
+        error_report("espt: cannot write-protect a window page: %s",
+                     strerror(errno));
+        abort();
+    }
+    ESPT_COUNT(write_protects);
+}
+
 /*
  * Check a stale window, one the guest flushed whole, before it is used:
  * keep each page that a walk of the guest's tables now translates as it
- * is mapped (the same RAM page, global or not as before, writable if
- * mapped so), and drop the others.  A TLB may walk any translation of
+ * is mapped (the same RAM page, global or not as before), read-only if
+ * the walk no longer allows writes, and drop the others.  A TLB may walk any translation of
  * the current regime at any time, so what is kept is what a TLB
  * refilled after the flush could hold; only for targets whose walks
  * change nothing.  One walk vouches for a whole chunk of a large page.
@@ -386,14 +399,22 @@ static void espt_refresh(CPUState *cpu, EsptCPU *ec, EsptWindow *w)
             end = MIN((n | (pages - 1)) + 1, hi);
         }
         for (; n < end; n = find_next_bit(w->mapped, end, n + 1)) {
-            bool good = ok &&
+            bool same = ok &&
                 w->ram[n] == (ram >> ESPT_PAGE_BITS) + (n - first) + 1 &&
-                test_bit(n, w->local) == !(flags & ESPT_MAP_GLOBAL) &&
-                (!test_bit(n, w->writable) || (flags & ESPT_MAP_WRITABLE));
+                test_bit(n, w->local) == !(flags & ESPT_MAP_GLOBAL);
 
-            if (!good) {
+            if (!same) {
                 bad = bad < 0 ? n : bad;
                 continue;
+            }
+            if (test_bit(n, w->writable) && !(flags & ESPT_MAP_WRITABLE)) {
+                /*
+                 * Write-protected since, as fork does to both processes'
+                 * pages for copy-on-write: keep the page for reads.
+                 */
+                qemu_spin_lock(&ec->lock);
+                espt_protect_page(w, n);
+                qemu_spin_unlock(&ec->lock);
             }
             kept++;
             if (bad >= 0) {
@@ -794,14 +815,7 @@ void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len)
             uint32_t n = espt_node_page(node);
 
             if (test_bit(n, w->writable)) {
-                clear_bit(n, w->writable);
-                if (mprotect(w->base + ((uint64_t)n << ESPT_PAGE_BITS),
-                             ESPT_PAGE_SIZE, PROT_READ) != 0) {
-                    error_report("espt: cannot write-protect a window "
-                                 "page: %s", strerror(errno));
-                    abort();
-                }
-                ESPT_COUNT(write_protects);
+                espt_protect_page(w, n);
             }
             node = w->next[n];
         }
