@@ -29,8 +29,8 @@ timeout 120 "$(qemu_bin arm)" -M virt -cpu cortex-a15 -nographic \
 [ $rc -eq 0 ] || fail "QEMU exited $rc; see $d/out-$mode.txt"
 grep '^FAIL ' "$d/out-$mode.txt" && fail "a check failed"
 ok=$(grep -c '^ok ' "$d/out-$mode.txt" || true)
-[ "$ok" -eq 33 ] || fail "$ok checks passed, not 33; see $d/out-$mode.txt"
-grep -q '^bare-arm: 0x00000021 passed, 0x00000000 failed' \
+[ "$ok" -eq 35 ] || fail "$ok checks passed, not 35; see $d/out-$mode.txt"
+grep -q '^bare-arm: 0x00000023 passed, 0x00000000 failed' \
     "$d/out-$mode.txt" || fail "no summary; see $d/out-$mode.txt"
 if [ "$mode" = on ]; then
     faults=$(sed -n 's/^espt: faults \([0-9]*\) .*/\1/p' "$d/espt-$mode.log")

@@ -311,6 +311,20 @@ int main(void)
     tlbiasid(1);
     check("tlbiasid-back", rd(ASID_VA) == 0xaaaa0001u, rd(ASID_VA), 0);
 
+    /*
+     * TTBCR.N = 1: from 2 GiB up, walks use TTBR1's table.  No TLB
+     * maintenance: QEMU's softmmu flushes on a TTBCR write, and ESPT
+     * must follow it.
+     */
+    CP15_W(c2, 0, c0, 1, (uint32_t)l1b);
+    sync_();
+    CP15_W(c2, 0, c0, 2, 1);
+    sync_();
+    check("ttbcr-ttbr1", rd(ASID_VA) == 0xbbbb0002u, rd(ASID_VA), 0);
+    CP15_W(c2, 0, c0, 2, 0);
+    sync_();
+    check("ttbcr-ttbr0", rd(ASID_VA) == 0xaaaa0001u, rd(ASID_VA), 0);
+
     /* Domains: no access, then client; manager ignores AP. */
     l1a[ASID_VA >> 20] = SECT(SECT_X, AP_PL1_RW, 1, 1, 0, MEM_NORMAL);
     tlbiall();
