@@ -205,7 +205,7 @@ def run_system(arch, mode, label):
                                 stderr=subprocess.STDOUT)
         mon = Monitor(sock) if mode == "espt-on" else None
         try:
-            yield from follow(proc, label, len(jobs) + 1, mon)
+            yield from follow(proc, label, len(jobs), mon)
         finally:
             if proc.poll() is None:
                 proc.kill()
