@@ -129,8 +129,9 @@ Modes, each repetition running every mode once, in turn, one QEMU at a
 time:
 
 * **espt=on**, **espt=off**: this build's qemu-system-arm (`-M virt -cpu
-  cortex-a15`, Debian's armmp kernel) and qemu-system-i386 (`-M pc`, the
-  686 kernel), 1536 MiB, the root file system as an initramfs.  Where
+  cortex-a15`, Debian's armmp kernel) and qemu-system-i386 (`-M pc -cpu
+  max`, the 686 kernel; with `qemu32` x264's output differs from the
+  native one), 1536 MiB, the root file system as an initramfs.  Where
   this build refuses `-accel tcg,espt=on` (i386, for now) the mode is
   reported as not available.
 * **Debian QEMU**: Debian 12's qemu-system-arm / qemu-system-i386, same

@@ -44,7 +44,7 @@ ARCH = {
                 r"\xff\xff\xff\xff\xfe\xff\xff\xff",
                 modes=["user", "espt-on", "espt-off", "debian"]),
     "i386": dict(deb="i386", kernel="686", console="ttyS0",
-                 machine=["-M", "pc"],
+                 machine=["-M", "pc", "-cpu", "max"],
                  magic=r"\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00"
                  r"\x00\x00\x02\x00\x03\x00",
                  mask=r"\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff"
