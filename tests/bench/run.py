@@ -227,8 +227,32 @@ def binfmt(arch, on):
                 arch, a["magic"], a["mask"], arch))
 
 
+def foreign_handler(arch):
+    """A binfmt_misc entry, not ours, that would run ARCH's binaries."""
+    magic = ARCH[arch]["magic"].encode().decode("unicode_escape")
+    magic = magic.encode("latin1").hex()
+    try:
+        names = os.listdir(BINFMT)
+    except OSError:
+        return None
+    for n in names:
+        if n in ("register", "status") or n.startswith("espt-bench-"):
+            continue
+        try:
+            e = open(os.path.join(BINFMT, n)).read()
+        except OSError:
+            continue
+        if e.startswith("enabled") and "magic " + magic in e:
+            return n
+    return None
+
+
 def run_chroot(arch, mode, label):
     root = os.path.join(out, "root-" + arch)
+    if mode == "native" and foreign_handler(arch):
+        raise BenchError("%s: binfmt_misc handler %s would emulate the "
+                         "native run; disable it" % (label,
+                                                     foreign_handler(arch)))
     mounts = []
     try:
         for fs, d in (("tmpfs", "tmp"), ("proc", "proc")):
