@@ -22,7 +22,10 @@ pkgs="dash coreutils tar gzip bzip2 xz-utils sed grep perl cpp-12 libc6-dev
       libgcc-12-dev gnugo stockfish x264 xsltproc sqlite3 glpk-utils
       libglpk-dev"
 
-if [ ! -f "$r/.done" ] || [ "$(cat "$r/.done")" != "$(echo $pkgs)" ]; then
+# shellcheck disable=SC2086
+list=$(printf '%s ' $pkgs)
+list=${list% }
+if [ ! -f "$r/.done" ] || [ "$(cat "$r/.done")" != "$list" ]; then
     echo "rootfs.sh: fetching Debian 12 $deb packages"
     d=$b/debs-$deb
     mkdir -p "$d/partial"
@@ -50,7 +53,7 @@ if [ ! -f "$r/.done" ] || [ "$(cat "$r/.done")" != "$(echo $pkgs)" ]; then
     rm -rf "$r"/usr/share/doc
     ln -sf dash "$r/bin/sh"
     cp "$top/build/assets/busybox-$deb" "$r/bin/busybox"
-    echo $pkgs > "$r/.done"
+    echo "$list" > "$r/.done"
 fi
 
 o=$b/osbench-$arch
