@@ -294,7 +294,8 @@ def check(ref, arch, job, md5, mode, label):
 
 def main():
     csvpath = os.path.join(out, "results.csv")
-    w = csv.writer(open(csvpath, "w", newline=""))
+    f = open(csvpath, "w", newline="", buffering=1)
+    w = csv.writer(f)
     w.writerow(["arch", "program", "mode", "rep", "seconds", "status",
                 "espt_counters"])
     avail = {}
@@ -323,6 +324,7 @@ def main():
                                     "%.3f" % (ms / 1000), "ok", ctr])
                 finally:
                     runs.close()
+    f.close()
     with open(os.path.join(out, "reference.txt"), "w") as f:
         for (arch, job), (md5, mode) in sorted(ref.items()):
             f.write("%s %s %s (from %s)\n" % (arch, job, md5, mode))
