@@ -98,8 +98,8 @@ programs, plus OS-heavy jobs, run in Linux guests in every mode side by
 side.  `make bench` runs all of it (three repetitions, about an hour);
 `make bench QUICK=1` a subset with small inputs, once, in a few minutes.
 Both regenerate this page, `docs/benchmarks.png` and
-`build/bench/results.csv` (arch, program, mode, repetition, seconds,
-status, ESPT counters).  They need root: user mode and native runs use
+`docs/benchmarks.csv` (a copy of `build/bench/results.csv`: arch,
+program, mode, repetition, seconds, status, ESPT counters).  They need root: user mode and native runs use
 chroot and binfmt_misc.
 
 | job | like CINT2006's | what runs |
