@@ -5,8 +5,11 @@
 #                   CMD (default: uname -a) and powers off
 #   make check      run every test; the last line is "N passed, M failed"
 #   make patches    write build/qemu's commits back to patches/
-#   make bench      espt=off against espt=on on guest workloads (QUICK=1:
-#                   one repetition); results in docs/benchmarks.md
+#   make bench      a SPEC-CINT-like suite of Debian programs in ARM and i386
+#                   guests, every mode (espt=on/off, Debian's QEMU, user
+#                   mode, native) side by side, about an hour (QUICK=1: a
+#                   subset, a few minutes); needs root; results in
+#                   docs/benchmarks.md
 #   make checkpatch run QEMU's checkpatch.pl on patches/ and our files
 
 SHELL := /bin/sh
@@ -42,7 +45,7 @@ check: build assets
 	tests/run.sh
 
 bench: build assets
-	tests/bench/run.sh $(if $(QUICK),1,3)
+	tests/bench/run.sh $(if $(QUICK),quick 1,full 3)
 
 patches:
 	mk/tree.sh export

@@ -1,46 +1,43 @@
 #!/bin/sh
-# Benchmarks: the test workload inside Debian's ARM kernel, espt=off and
-# espt=on of this build, side by side: each repetition runs every mode
-# once, in turn, so that a noisy machine weighs on all of them alike.
+# Benchmarks: a SPEC-CINT-like suite of Debian 12's programs, and OS-heavy
+# jobs, in ARM and i386 guests, every mode side by side (tests/bench/run.py
+# says which), then docs/benchmarks.md and docs/benchmarks.png.
 #
-#   tests/bench/run.sh [REPS]        (make bench; make bench QUICK=1)
+#   tests/bench/run.sh quick|full [REPS]     (make bench QUICK=1; make bench)
 #
-# Writes build/bench/results.csv (rep, mode, kernel, phase, seconds) and
-# build/bench/counters.txt (-d espt per run), then docs/benchmarks.md.
+# Needs root: the user mode and native runs use chroot, mount and
+# binfmt_misc.  Results: build/bench/results.csv, copied to
+# docs/benchmarks.csv.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-reps=${1:-3}
+scale=${1:-full}
+reps=${2:-3}
+case $scale in
+quick) jobs="perlbench bzip2 gcc sjeng sqlite3 forkexec pagefault pipe tar" ;;
+full) jobs="perlbench bzip2 xz gcc gobmk sjeng h264ref xalancbmk sqlite3 mcf
+            forkexec pagefault pipe tar" ;;
+*) echo "run.sh: the scale is quick or full" >&2; exit 2 ;;
+esac
+[ "$(id -u)" = 0 ] || {
+    echo "run.sh: the benchmarks need root (chroot, mount, binfmt_misc)" >&2
+    exit 1
+}
+"$top/mk/bench-deps.sh"
 out=$top/build/bench
 mkdir -p "$out"
-csv=$out/results.csv
-echo "rep,mode,kernel,phase,seconds" > "$csv"
-: > "$out/counters.txt"
-
-for rep in $(seq 1 "$reps"); do
-    for kernel in armmp armmp-lpae; do
-        for mode in off on; do
-            echo "bench: rep $rep/$reps, $kernel, espt=$mode" >&2
-            log=$out/run-$rep-$kernel-$mode.log
-            s=$(date +%s.%N)
-            ESPT_QEMU_ARGS="-d espt" timeout 1800 \
-                "$top/tests/guest/boot.sh" --arch arm --kernel "$kernel" \
-                --espt "$mode" --run workload < /dev/null > "$log" 2>&1 || {
-                echo "bench: the run failed, see $log" >&2; exit 1; }
-            e=$(date +%s.%N)
-            tr -d '\r' < "$log" | grep '^RESULT' > "$log.got"
-            "$top/tests/guest/expected.py" > "$log.want"
-            cmp -s "$log.got" "$log.want" || {
-                echo "bench: wrong results, see $log" >&2; exit 1; }
-            tr -d '\r' < "$log" | awk -v r="$rep" -v m="$mode" -v k="$kernel" \
-                '/^TIME / { print r "," m "," k "," $2 "," $3 }' >> "$csv"
-            awk -v a="$s" -v b="$e" -v r="$rep" -v m="$mode" -v k="$kernel" \
-                'BEGIN { printf "%s,%s,%s,total,%.2f\n", r, m, k, b - a }' >> "$csv"
-            grep '^espt:' "$log" | sed "s/^/$rep $kernel: /" \
-                >> "$out/counters.txt" || true
-        done
-    done
+for arch in arm i386; do
+    "$top/tests/bench/rootfs.sh" "$arch" "$scale"
 done
-python3 "$top/tests/bench/report.py" "$csv" "$out/counters.txt" \
-    > "$top/docs/benchmarks.md"
-echo "bench: wrote docs/benchmarks.md" >&2
+s=$(date +%s)
+# shellcheck disable=SC2086
+/usr/bin/python3 "$top/tests/bench/run.py" "$out" "$reps" $jobs || {
+    echo "run.sh: the benchmarks failed; nothing reported" >&2; exit 1; }
+e=$(date +%s)
+/usr/bin/python3 "$top/tests/bench/report.py" "$out/results.csv" \
+    "$scale" "$reps" "$((e - s))" "$top/docs/benchmarks.png" \
+    > "$top/docs/benchmarks.md.tmp"
+mv "$top/docs/benchmarks.md.tmp" "$top/docs/benchmarks.md"
+cp "$out/results.csv" "$top/docs/benchmarks.csv"
+echo "run.sh: $((e - s)) s; wrote docs/benchmarks.md, docs/benchmarks.png" \
+     "and docs/benchmarks.csv" >&2
