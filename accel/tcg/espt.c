@@ -84,6 +84,7 @@
 #include "exec/ramblock.h"
 #include "exec/translation-block.h"
 #include "tcg/tcg.h"
+#include "tb-jmp-cache.h"
 #define ESPT_HOST_OK 1
 #endif
 
@@ -98,6 +99,7 @@
 #define ESPT_MAX_CPUS    1024
 /* Windows per vCPU: address spaces times mmu indexes kept at once. */
 #define ESPT_NB_WINDOWS  48
+#define ESPT_NB_JC       16     /* jump caches per vCPU */
 
 #ifdef ESPT_HOST_OK
 /* Whether the target's walks change nothing (see espt_refresh). */
@@ -157,6 +159,19 @@ typedef struct EsptWindow {
     uint64_t large;             /* bit L: pages of 2^L-byte guest pages */
 } EsptWindow;
 
+/*
+ * A jump cache (virtual pc -> block) of one regime.  Like a window, it
+ * stays valid across regime switches, and goes with every flush of the
+ * TLB that covers it: a whole flush of any jump cache of the vCPU
+ * (counted by jc_gen) empties all of them, lazily, at their next use.
+ */
+typedef struct EsptJumpCache {
+    CPUJumpCache *cache;        /* allocated at first use */
+    uint64_t regime;
+    uint64_t gen;               /* jc_gen when last emptied */
+    uint64_t last_use;          /* 0: holds no regime */
+} EsptJumpCache;
+
 typedef struct EsptCPU {
     QemuSpin lock;              /* windows and rmap; any thread */
     uint8_t *region;
@@ -168,6 +183,9 @@ typedef struct EsptCPU {
     uint64_t clock;
     EsptWindow *cur[NB_MMU_MODES];  /* windows of the current regime */
     EsptWindow win[ESPT_NB_WINDOWS];
+    EsptJumpCache jc[ESPT_NB_JC];
+    uint64_t jc_gen;            /* jump cache flushes; any thread */
+    uint64_t jc_clock;
 } EsptCPU;
 
 typedef struct EsptStats {
@@ -182,6 +200,7 @@ typedef struct EsptStats {
     uint64_t flushes;           /* whole windows dropped */
     uint64_t evictions;         /* windows dropped for the VMA budget */
     uint64_t switches;          /* GS base changes */
+    uint64_t jc_kept;           /* regime switches that kept a jump cache */
     uint64_t refreshes;         /* stale windows checked */
     uint64_t kept;              /* ... pages found still valid */
     uint64_t demoted;           /* code translated without ESPT */
@@ -367,10 +386,10 @@ static void espt_protect_page(EsptWindow *w, uint32_t n)
  * Check a stale window, one the guest flushed whole, before it is used:
  * keep each page that a walk of the guest's tables now translates as it
  * is mapped (the same RAM page, global or not as before), read-only if
- * the walk no longer allows writes, and drop the others.  A TLB may walk any translation of
- * the current regime at any time, so what is kept is what a TLB
- * refilled after the flush could hold; only for targets whose walks
- * change nothing.  One walk vouches for a whole chunk of a large page.
+ * the walk no longer allows writes, and drop the others.  A TLB may
+ * walk any translation of the current regime at any time, so what is
+ * kept is what a TLB refilled after the flush could hold; only for
+ * targets whose walks change nothing.  One walk vouches for a whole chunk of a large page.
  * On the vCPU's thread, @w being the window of the current regime; the
  * walks run without ec->lock, which they may need.
  */
@@ -455,17 +474,103 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     }
 }
 
-void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
+static void espt_jmp_cache_empty(CPUJumpCache *jc)
+{
+    for (int i = 0; i < TB_JMP_CACHE_SIZE; i++) {
+        qatomic_set(&jc->array[i].tb, NULL);
+    }
+}
+
+/* Point cpu->tb_jmp_cache at the jump cache of the current regime. */
+static void espt_jmp_cache_select(CPUState *cpu, EsptCPU *ec)
+{
+    EsptJumpCache *j, *pick = NULL;
+    int i;
+
+    for (i = 0; i < ESPT_NB_JC; i++) {
+        j = &ec->jc[i];
+        if (j->last_use && j->regime == ec->regime) {
+            pick = j;
+            ESPT_COUNT(jc_kept);
+            break;
+        }
+        if (!pick || j->last_use < pick->last_use) {
+            pick = j;
+        }
+    }
+    if (!pick->last_use || pick->regime != ec->regime) {
+        if (!pick->cache) {
+            qatomic_set(&pick->cache, g_new0(CPUJumpCache, 1));
+        }
+        pick->regime = ec->regime;
+        pick->gen = UINT64_MAX;     /* another regime's: empty it */
+    }
+    pick->last_use = ++ec->jc_clock;
+    qatomic_set(&cpu->tb_jmp_cache, pick->cache);
+    /*
+     * Against espt_jmp_cache_flush on another thread, which counts the
+     * flush, then empties the cache it finds current: either it finds
+     * this one, or this sees its count.
+     */
+    smp_mb();
+    if (pick->gen != qatomic_read(&ec->jc_gen)) {
+        pick->gen = qatomic_read(&ec->jc_gen);
+        espt_jmp_cache_empty(pick->cache);
+    }
+}
+
+void espt_jmp_cache_flush(CPUState *cpu)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+
+    if (ec) {
+        qatomic_inc(&ec->jc_gen);
+    }
+}
+
+void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+    unsigned i, k;
+
+    for (i = 0; ec && i < ESPT_NB_JC; i++) {
+        CPUJumpCache *jc = ec->jc[i].cache;
+
+        for (k = 0; jc && k < n; k++) {
+            qatomic_set(&jc->array[i0 + k].tb, NULL);
+        }
+    }
+}
+
+void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+    unsigned i;
+
+    for (i = 0; ec && i < ESPT_NB_JC; i++) {
+        CPUJumpCache *jc = qatomic_read(&ec->jc[i].cache);
+
+        if (jc && qatomic_read(&jc->array[h].tb) == tb) {
+            qatomic_set(&jc->array[h].tb, NULL);
+        }
+    }
+}
+
+bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
 {
     EsptCPU *ec = espt_cpu(cpu);
     EsptWindow *w;
 
-    if (!ec || ec->regime == regime) {
-        return;
+    if (!ec) {
+        return false;
+    }
+    if (ec->regime == regime) {
+        return true;
     }
     ec->regime = regime;
     ec->asid_mask = asid_mask;
     memset(ec->cur, 0, sizeof(ec->cur));
+    espt_jmp_cache_select(cpu, ec);
 
     /*
      * The rest of the running block may access memory: it must see the
@@ -481,6 +586,7 @@ void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
         espt_gs_win = w;
         ESPT_COUNT(switches);
     }
+    return true;
 }
 
 /* Make [p, p + len) inaccessible again. */
@@ -1086,6 +1192,7 @@ void espt_dump_stats(GString *buf)
         " unmaps %" PRIu64
         " write-protects %" PRIu64 " window-drops %" PRIu64
         " evictions %" PRIu64 " switches %" PRIu64
+        " jump-caches-kept %" PRIu64
         " refreshes %" PRIu64 " refresh-kept %" PRIu64
         " demoted %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
@@ -1099,6 +1206,7 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.flushes),
         qatomic_read(&espt_stats.evictions),
         qatomic_read(&espt_stats.switches),
+        qatomic_read(&espt_stats.jc_kept),
         qatomic_read(&espt_stats.refreshes),
         qatomic_read(&espt_stats.kept),
         qatomic_read(&espt_stats.demoted),
@@ -1129,8 +1237,9 @@ void espt_switch(CPUState *cpu, int mmu_idx)
 {
 }
 
-void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
+bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
 {
+    return false;
 }
 
 bool espt_window_active(CPUState *cpu, int mmu_idx)
@@ -1165,6 +1274,18 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 }
 
 void espt_demote(uint64_t phys_pc)
+{
+}
+
+void espt_jmp_cache_flush(CPUState *cpu)
+{
+}
+
+void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n)
+{
+}
+
+void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
 {
 }
 

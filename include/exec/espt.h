@@ -55,6 +55,20 @@ static inline bool espt_enabled(void)
 static inline void espt_enter(CPUState *cpu, int mmu_idx)
 {
 }
+
+static inline void espt_jmp_cache_flush(CPUState *cpu)
+{
+}
+
+static inline void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0,
+                                             unsigned n)
+{
+}
+
+static inline void espt_jmp_cache_inval(CPUState *cpu, unsigned h,
+                                        const void *tb)
+{
+}
 #else
 /* The smallest espt-maps= a user may ask for. */
 #define ESPT_MIN_MAPS 64
@@ -97,7 +111,21 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
  * differ only in the bits of @asid_mask (the ASID) share their global
  * translations.
  */
-void espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask);
+bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask);
+
+/*
+ * Jump caches per regime.  espt_regime_switch also points
+ * cpu->tb_jmp_cache at the jump cache of @regime, and returns false if
+ * it did not (the caller then flushes the jump cache as usual).  The
+ * other caches of a vCPU must follow what happens to the current one:
+ * espt_jmp_cache_flush when it is flushed whole (from any thread),
+ * espt_jmp_cache_clear_page when the entries from hash index @i0 for
+ * one page are cleared, espt_jmp_cache_inval when @tb leaves index @h
+ * (from any thread).
+ */
+void espt_jmp_cache_flush(CPUState *cpu);
+void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n);
+void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb);
 
 /* Has @cpu run code through its window for @mmu_idx? */
 bool espt_window_active(CPUState *cpu, int mmu_idx);
