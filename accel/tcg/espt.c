@@ -389,7 +389,8 @@ static void espt_protect_page(EsptWindow *w, uint32_t n)
  * the walk no longer allows writes, and drop the others.  A TLB may
  * walk any translation of the current regime at any time, so what is
  * kept is what a TLB refilled after the flush could hold; only for
- * targets whose walks change nothing.  One walk vouches for a whole chunk of a large page.
+ * targets whose walks change nothing.  One walk vouches for a whole
+ * chunk of a large page.
  * On the vCPU's thread, @w being the window of the current regime; the
  * walks run without ec->lock, which they may need.
  */
