@@ -201,6 +201,7 @@ typedef struct EsptStats {
     uint64_t evictions;         /* windows dropped for the VMA budget */
     uint64_t switches;          /* GS base changes */
     uint64_t jc_kept;           /* regime switches that kept a jump cache */
+    uint64_t prefills;          /* walks after a fault raised in the guest */
     uint64_t refreshes;         /* stale windows checked */
     uint64_t kept;              /* ... pages found still valid */
     uint64_t demoted;           /* code translated without ESPT */
@@ -219,6 +220,9 @@ static struct sigaction espt_old_segv;
 /* The window base in this thread's GS, 0 if none, and its window. */
 static __thread uintptr_t espt_gs;
 static __thread EsptWindow *espt_gs_win;
+/* The last host fault's window and guest address, for espt_switch. */
+static __thread EsptWindow *espt_fault_win;
+static __thread uint32_t espt_fault_addr;
 
 #define ESPT_COUNT(field) qatomic_inc(&espt_stats.field)
 
@@ -472,6 +476,20 @@ void espt_switch(CPUState *cpu, int mmu_idx)
         espt_set_gs((uintptr_t)w->base);
         espt_gs_win = w;
         ESPT_COUNT(switches);
+        /*
+         * Back in the window of the last host fault, whose access may
+         * have raised a guest fault that the guest has handled since (a
+         * page of a process's first touch, say): walk and mirror the
+         * page now rather than fault on it again.  Only where walks
+         * change nothing, as a TLB may walk at any time.
+         */
+        if (espt_fault_win == w && espt_can_refresh) {
+            espt_fault_win = NULL;
+            if (!test_bit(espt_fault_addr >> ESPT_PAGE_BITS, w->mapped)) {
+                tlb_espt_prefill(cpu, mmu_idx, espt_fault_addr);
+                ESPT_COUNT(prefills);
+            }
+        }
     }
 }
 
@@ -1097,6 +1115,10 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
         if (slow) {
             uc->uc_mcontext.gregs[REG_RIP] = slow;
             ESPT_COUNT(faults);
+            if (addr - espt_gs < ESPT_WINDOW_SIZE) {
+                espt_fault_win = espt_gs_win;
+                espt_fault_addr = addr - espt_gs;
+            }
             if (addr - espt_gs < ESPT_WINDOW_SIZE &&
                 test_bit((addr - espt_gs) >> ESPT_PAGE_BITS,
                          espt_gs_win->mapped)) {
@@ -1193,7 +1215,7 @@ void espt_dump_stats(GString *buf)
         " unmaps %" PRIu64
         " write-protects %" PRIu64 " window-drops %" PRIu64
         " evictions %" PRIu64 " switches %" PRIu64
-        " jump-caches-kept %" PRIu64
+        " jump-caches-kept %" PRIu64 " prefills %" PRIu64
         " refreshes %" PRIu64 " refresh-kept %" PRIu64
         " demoted %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
@@ -1208,6 +1230,7 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.evictions),
         qatomic_read(&espt_stats.switches),
         qatomic_read(&espt_stats.jc_kept),
+        qatomic_read(&espt_stats.prefills),
         qatomic_read(&espt_stats.refreshes),
         qatomic_read(&espt_stats.kept),
         qatomic_read(&espt_stats.demoted),

@@ -165,6 +165,11 @@ void espt_flush(CPUState *cpu, int mmu_idx);
 bool tlb_espt_probe(CPUState *cpu, int mmu_idx, vaddr addr, ram_addr_t *ram,
                     unsigned *flags, unsigned *lg_bits);
 /*
+ * Provided by cputlb.c: fill the TLB for @addr at @mmu_idx, and mirror
+ * it, if a walk of the guest's tables maps it; raise nothing.
+ */
+void tlb_espt_prefill(CPUState *cpu, int mmu_idx, vaddr addr);
+/*
  * Drop the pages that are not global from the windows of the regimes
  * whose low 32 bits & @mask are @value.
  */
