@@ -3,6 +3,9 @@
 # they are missing: the QEMU build dependencies for arm and i386 targets,
 # the firmware QEMU loads, the cross compilers of the guest test programs,
 # and meson 1.5 or later (from Debian 12's backports) for the QEMU base.
+#
+#   mk/deps.sh            what the build and the tests need
+#   mk/deps.sh PKG...     those packages instead (mk/bench-deps.sh), no meson
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +15,10 @@ pkgs="build-essential ccache git ninja-build pkg-config python3-venv
       dpkg-dev cpio xz-utils seabios ipxe-qemu gdb-multiarch qemu-utils
       gcc-arm-none-eabi gcc-arm-linux-gnueabihf gcc-i686-linux-gnu"
 meson_min=1.5
+if [ $# -gt 0 ]; then
+    pkgs=$*
+    meson_min=
+fi
 
 installed() {
     [ "$(dpkg-query -W -f '${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
@@ -34,6 +41,7 @@ for p in $pkgs; do
 done
 
 meson_ok() {
+    [ -n "$meson_min" ] || return 0
     v=$(dpkg-query -W -f '${Version}' meson 2>/dev/null) || return 1
     dpkg --compare-versions "$v" ge "$meson_min"
 }

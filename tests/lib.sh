@@ -79,3 +79,12 @@ except socket.timeout:
 sys.stdout.write(out.decode(errors="replace"))
 PY
 }
+
+# build_mmu_test DIR: tests/bare/arm/mmu-test.c, the bare-metal ARMv7 MMU
+# test, built (with debug information, for gdb) as DIR/mmu-test.elf.
+build_mmu_test() {
+    arm-none-eabi-gcc -mcpu=cortex-a15 -marm -O2 -g -ffreestanding \
+        -nostdlib -Wall -Wextra -Werror -T "$top/tests/bare/arm/link.ld" \
+        "$top/tests/bare/arm/start.S" "$top/tests/bare/arm/mmu-test.c" \
+        -o "$1/mmu-test.elf" || fail "cannot build the bare-metal test"
+}

@@ -14,11 +14,7 @@ mode=$1
 need_mode arm "$mode"
 d=$top/build/tests/bare-arm
 mkdir -p "$d"
-src=$top/tests/bare/arm
-arm-none-eabi-gcc -mcpu=cortex-a15 -marm -O2 -ffreestanding -nostdlib \
-    -Wall -Wextra -Werror -T "$src/link.ld" "$src/start.S" \
-    "$src/mmu-test.c" -o "$d/mmu-test.elf" ||
-    fail "cannot build the bare-metal test"
+build_mmu_test "$d"
 
 rc=0
 timeout 120 "$(qemu_bin arm)" -M virt -cpu cortex-a15 -nographic \

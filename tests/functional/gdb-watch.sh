@@ -13,11 +13,7 @@ mode=$1
 need_mode arm "$mode"
 d=$top/build/tests/gdb-watch
 mkdir -p "$d"
-src=$top/tests/bare/arm
-arm-none-eabi-gcc -mcpu=cortex-a15 -marm -O2 -g -ffreestanding -nostdlib \
-    -Wall -Wextra -Werror -T "$src/link.ld" "$src/start.S" \
-    "$src/mmu-test.c" -o "$d/mmu-test.elf" ||
-    fail "cannot build the bare-metal test"
+build_mmu_test "$d"
 
 port=$(python3 -c 'import socket; s = socket.socket(); \
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
