@@ -81,6 +81,8 @@
 #include <sys/auxv.h>
 #include "hw/core/cpu.h"
 #include "exec/cpu-common.h"
+#include "exec/cputlb.h"
+#include "exec/memory.h"
 #include "exec/ramblock.h"
 #include "exec/translation-block.h"
 #include "tcg/tcg.h"
@@ -104,6 +106,8 @@
 #ifdef ESPT_HOST_OK
 /* Whether the target's walks change nothing (see espt_refresh). */
 static bool espt_can_refresh;
+/* Whether windows follow the guest's tables (see espt_track). */
+static bool espt_tracking;
 #endif
 
 bool espt_configure(const char *target, unsigned va_bits, Error **errp)
@@ -118,17 +122,25 @@ bool espt_configure(const char *target, unsigned va_bits, Error **errp)
     warn_report("espt=on needs an x86-64 Linux host; running as espt=off");
     return false;
 #else
-    if (strcmp(target, "arm") != 0) {
-        error_setg(errp, "espt=on is not implemented yet for %s guests; "
-                   "use espt=off", target);
-        return false;
+    if (strcmp(target, "arm") == 0) {
+        /*
+         * AArch32 walks update nothing (no hardware access flag): a
+         * flushed window may be checked by walking.
+         */
+        espt_can_refresh = true;
+        return true;
     }
-    /*
-     * AArch32 walks update nothing (no hardware access flag): a flushed
-     * window may be checked by walking.
-     */
-    espt_can_refresh = true;
-    return true;
+    if (strcmp(target, "i386") == 0) {
+        /*
+         * x86 walks set accessed and dirty flags, and a CR3 write flushes
+         * the TLB whole: keep windows in step with the guest's tables.
+         */
+        espt_tracking = true;
+        return true;
+    }
+    error_setg(errp, "espt=on is not implemented yet for %s guests; "
+               "use espt=off", target);
+    return false;
 #endif
 }
 
@@ -157,6 +169,7 @@ typedef struct EsptWindow {
     uint32_t nb_runs;           /* mmaps since the window was empty */
     uint32_t lo, hi;            /* mapped pages lie in [lo, hi) */
     uint64_t large;             /* bit L: pages of 2^L-byte guest pages */
+    uint32_t gen;               /* counts emptyings; tables registered */
 } EsptWindow;
 
 /*
@@ -205,6 +218,9 @@ typedef struct EsptStats {
     uint64_t refreshes;         /* stale windows checked */
     uint64_t kept;              /* ... pages found still valid */
     uint64_t demoted;           /* code translated without ESPT */
+    uint64_t tables;            /* tables registered for a window */
+    uint64_t table_writes;      /* writes to registered tables */
+    uint64_t table_floods;      /* tables given up after many writes */
 } EsptStats;
 
 static bool espt_on;
@@ -224,7 +240,36 @@ static __thread EsptWindow *espt_gs_win;
 static __thread EsptWindow *espt_fault_win;
 static __thread uint32_t espt_fault_addr;
 
+/*
+ * This thread's store to a guest table that is about to land, if any,
+ * with the bytes it overwrites, if few enough to keep.
+ */
+#define ESPT_PENDING_BYTES 16
+static __thread ram_addr_t espt_pending_ram;
+static __thread size_t espt_pending_len;
+static __thread uint8_t *espt_pending_host;
+static __thread uint8_t espt_pending_old[ESPT_PENDING_BYTES];
+
 #define ESPT_COUNT(field) qatomic_inc(&espt_stats.field)
+
+/*
+ * Apply this thread's store that has landed since espt_tables_writing,
+ * unless it left the table as it was: Linux writes the same entries
+ * again into a recycled table (a new process's copy of the kernel's
+ * page directory in the page of the last one's).
+ */
+static inline void espt_tables_sync(void)
+{
+    if (unlikely(espt_pending_len)) {
+        size_t len = espt_pending_len;
+
+        espt_pending_len = 0;
+        if (!espt_pending_host ||
+            memcmp(espt_pending_host, espt_pending_old, len) != 0) {
+            espt_tables_written(espt_pending_ram, len);
+        }
+    }
+}
 
 bool espt_enabled(void)
 {
@@ -312,7 +357,10 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
  * never used, or else the least recently used of those whose regime
  * differs only in the ASID, keeping its global pages (which hold in
  * every address space, as a TLB may keep them), or else the least
- * recently used of all.
+ * recently used of all.  Where ESPT tracks the guest's tables, any
+ * window of @mmu_idx is such a twin, and it keeps every page that a
+ * walk of the new regime's tables finds unchanged (espt_refresh): the
+ * kernel's half of the address space, and what a fork shares.
  */
 static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
 {
@@ -330,7 +378,8 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
             if (w->regime == ec->regime) {
                 goto found;
             }
-            if (!((w->regime ^ ec->regime) & ~ec->asid_mask) &&
+            if ((espt_tracking ||
+                 !((w->regime ^ ec->regime) & ~ec->asid_mask)) &&
                 (!twin || w->last_use < twin->last_use)) {
                 twin = w;
             }
@@ -341,7 +390,11 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
     }
     w = fresh ? fresh : twin ? twin : lru;
     if (w->in_use) {
-        if (w == twin) {
+        if (w == twin && espt_tracking) {
+            /* Its tables are another regime's: check every page. */
+            qatomic_inc(&w->gen);
+            w->stale = w->nb_mapped != 0;
+        } else if (w == twin) {
             espt_unmap_pages(ec, w, w->local, 0, ESPT_WINDOW_PAGES - 1);
         } else {
             espt_drop_window(ec, w);
@@ -462,6 +515,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     EsptCPU *ec = espt_cpu(cpu);
     EsptWindow *w;
 
+    espt_tables_sync();
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
     }
@@ -580,16 +634,28 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
     EsptCPU *ec = espt_cpu(cpu);
     EsptWindow *w;
 
-    if (!ec) {
+    if (!espt_on) {
         return false;
     }
+    if (!ec) {
+        ec = espt_cpu_create(cpu);
+    }
+    /* A write to a table of the regime to run must have dropped. */
+    espt_tables_sync();
     if (ec->regime == regime) {
-        return true;
+        return !espt_tracking;
     }
     ec->regime = regime;
     ec->asid_mask = asid_mask;
     memset(ec->cur, 0, sizeof(ec->cur));
-    espt_jmp_cache_select(cpu, ec);
+    /*
+     * A regime's jump cache stays valid only while the guest must flush
+     * after changing its tables, which x86 need not do before a CR3
+     * write: there the caller flushes the jump cache as usual.
+     */
+    if (!espt_tracking) {
+        espt_jmp_cache_select(cpu, ec);
+    }
 
     /*
      * The rest of the running block may access memory: it must see the
@@ -605,7 +671,7 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
         espt_gs_win = w;
         ESPT_COUNT(switches);
     }
-    return true;
+    return !espt_tracking;
 }
 
 /* Make [p, p + len) inaccessible again. */
@@ -726,6 +792,8 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
         qatomic_add(&espt_stats.unmaps, nb);
     }
     if (w->nb_mapped == 0) {
+        /* The window's tables no longer concern it. */
+        qatomic_inc(&w->gen);
         qatomic_sub(&espt_nb_runs, w->nb_runs);
         w->nb_runs = 0;
         w->lo = ESPT_WINDOW_PAGES;
@@ -738,6 +806,7 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
 static void espt_drop_window(EsptCPU *ec, EsptWindow *w)
 {
     w->stale = false;
+    qatomic_inc(&w->gen);
     if (w->nb_mapped) {
         espt_unmap_pages(ec, w, w->mapped, 0, ESPT_WINDOW_PAGES - 1);
         ESPT_COUNT(flushes);
@@ -1014,6 +1083,313 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
     espt_drop_windows(cpu, -1, true, value, mask);
 }
 
+/*
+ * Table tracking (espt_tracking).  A node says that window @win of vCPU
+ * @cpu, while its generation is @gen, may map pages that the guest
+ * table at RAM address @tbl translated; the table's first entry covers
+ * guest address @va.  Nodes hang off the RAM page that holds their
+ * table; a page with nodes traps writes like a page of translated code
+ * (tlb_protect_code, and tlb_unprotect_code leaves it alone), so every
+ * store to it reaches espt_tables_writing from the softmmu slow path
+ * (under ESPT, through a host fault on the read-only window page), and
+ * every other write (DMA, the monitor) reaches espt_tables_written.
+ * A write drops, in each node's window, the pages that the written
+ * entries translated.  Nodes whose window has moved on are dropped as
+ * they are met.  A page written ESPT_TABLE_FLOOD times without being
+ * used by a fill in between (a table being copied, or memory that is
+ * no longer a table) is given up: its nodes go, with everything their
+ * tables translated, and the page stops trapping writes.
+ *
+ * A store reaches the slow path before it lands; its drop waits until
+ * the thread next enters a block, switches regime or stores to a table
+ * (espt_tables_sync), when the store has landed, so that another vCPU
+ * cannot walk the old entry and mirror it after the drop.  A fill on
+ * another vCPU that walked the old entry before the drop either
+ * registered its table before it (and is dropped) or sees
+ * espt_tables_seq change, and unmaps what it mirrored.
+ */
+#define ESPT_TABLE_FLOOD 32
+
+typedef struct EsptTableNode {
+    uint64_t tbl;
+    uint32_t va;
+    uint16_t cpu;
+    uint8_t win;
+    uint8_t entry_bits, index_bits, span_bits;
+    uint32_t gen;
+    struct EsptTableNode *next;     /* of the same RAM page */
+} EsptTableNode;
+
+typedef struct EsptTablePage {
+    uint64_t page;                  /* RAM address >> ESPT_PAGE_BITS */
+    uint32_t writes;                /* since a fill last used it */
+    EsptTableNode *nodes;
+} EsptTablePage;
+
+/* A drop that a table write asks for, done outside espt_tables_lock. */
+typedef struct EsptTableDrop {
+    uint16_t cpu;
+    uint8_t win;
+    uint32_t gen;
+    uint32_t first, last;           /* guest pages */
+} EsptTableDrop;
+
+
+static QemuSpin espt_tables_lock;
+static GHashTable *espt_table_nodes;    /* node -> node, by identity */
+static GHashTable *espt_table_pages;    /* &page -> EsptTablePage */
+static uint64_t espt_tables_count;      /* bumped by every table write */
+
+static guint espt_table_node_hash(gconstpointer p)
+{
+    const EsptTableNode *n = p;
+
+    return (guint)(n->tbl >> 2) ^ (n->va >> 12) * 2654435761u ^
+           (n->cpu << 8 | n->win) ^ n->gen * 40503u;
+}
+
+static gboolean espt_table_node_equal(gconstpointer a, gconstpointer b)
+{
+    const EsptTableNode *x = a, *y = b;
+
+    return x->tbl == y->tbl && x->va == y->va && x->cpu == y->cpu &&
+           x->win == y->win && x->gen == y->gen &&
+           x->entry_bits == y->entry_bits && x->index_bits == y->index_bits;
+}
+
+bool espt_tracks_tables(void)
+{
+    return espt_tracking;
+}
+
+uint64_t espt_tables_seq(void)
+{
+    return qatomic_load_acquire(&espt_tables_count);
+}
+
+static EsptTablePage *espt_table_page(ram_addr_t ram)
+{
+    uint64_t page = ram >> ESPT_PAGE_BITS;
+
+    return espt_table_pages ? g_hash_table_lookup(espt_table_pages, &page)
+                            : NULL;
+}
+
+bool espt_table_tracked(ram_addr_t ram)
+{
+    bool ret;
+
+    if (!espt_tracking) {
+        return false;
+    }
+    qemu_spin_lock(&espt_tables_lock);
+    ret = espt_table_page(ram) != NULL;
+    qemu_spin_unlock(&espt_tables_lock);
+    return ret;
+}
+
+static EsptWindow *espt_node_win(const EsptTableNode *n, EsptCPU **pec)
+{
+    EsptCPU *ec = n->cpu < ESPT_MAX_CPUS
+                  ? qatomic_load_acquire(&espt_cpus[n->cpu]) : NULL;
+
+    *pec = ec;
+    return ec && n->win < ESPT_NB_WINDOWS ? &ec->win[n->win] : NULL;
+}
+
+static void espt_table_node_free(EsptTableNode *n)
+{
+    g_hash_table_remove(espt_table_nodes, n);
+    g_free(n);
+}
+
+/*
+ * Unlink the nodes of @tp that @ram .. @ram + @len - 1 concerns and
+ * gather the drops they ask for into @drops; all of them if @flood.
+ * Under espt_tables_lock.
+ */
+static void espt_table_page_write(EsptTablePage *tp, ram_addr_t ram,
+                                  size_t len, bool flood, GArray *drops)
+{
+    EsptTableNode **link = &tp->nodes, *n;
+
+    while ((n = *link) != NULL) {
+        uint64_t size = 1ull << (n->entry_bits + n->index_bits);
+        uint64_t lo = MAX(ram, n->tbl), hi = MIN(ram + len, n->tbl + size);
+        EsptWindow *w;
+        EsptCPU *ec;
+
+        w = espt_node_win(n, &ec);
+        if (!w || qatomic_read(&w->gen) != n->gen) {
+            *link = n->next;
+            espt_table_node_free(n);
+            continue;
+        }
+        if (flood) {
+            lo = n->tbl;
+            hi = n->tbl + size;
+        }
+        if (lo < hi) {
+            uint64_t e0 = (lo - n->tbl) >> n->entry_bits;
+            uint64_t e1 = (hi - 1 - n->tbl) >> n->entry_bits;
+            uint64_t va0 = n->va + (e0 << n->span_bits);
+            uint64_t va1 = n->va + ((e1 + 1) << n->span_bits) - 1;
+            EsptTableDrop d = {
+                .cpu = n->cpu, .win = n->win, .gen = n->gen,
+                .first = va0 >> ESPT_PAGE_BITS,
+                .last = MIN(va1, ESPT_WINDOW_SIZE - 1) >> ESPT_PAGE_BITS,
+            };
+
+            g_array_append_val(drops, d);
+        }
+        if (flood) {
+            *link = n->next;
+            espt_table_node_free(n);
+            continue;
+        }
+        link = &n->next;
+    }
+}
+
+void espt_tables_written(ram_addr_t ram, size_t len)
+{
+    g_autoptr(GArray) drops = NULL;
+    uint64_t page, last;
+    guint i;
+
+    if (!espt_tracking || len == 0) {
+        return;
+    }
+    /* After the write, before looking for what it concerns. */
+    qatomic_inc(&espt_tables_count);
+    drops = g_array_new(false, false, sizeof(EsptTableDrop));
+    last = (ram + len - 1) >> ESPT_PAGE_BITS;
+    qemu_spin_lock(&espt_tables_lock);
+    for (page = ram >> ESPT_PAGE_BITS; page <= last; page++) {
+        EsptTablePage *tp = espt_table_page(page << ESPT_PAGE_BITS);
+        bool flood;
+
+        if (!tp) {
+            continue;
+        }
+        ESPT_COUNT(table_writes);
+        flood = ++tp->writes > ESPT_TABLE_FLOOD;
+        if (flood) {
+            ESPT_COUNT(table_floods);
+        }
+        espt_table_page_write(tp, ram, len, flood, drops);
+        if (!tp->nodes) {
+            g_hash_table_remove(espt_table_pages, &tp->page);
+        }
+    }
+    qemu_spin_unlock(&espt_tables_lock);
+
+    for (i = 0; i < drops->len; i++) {
+        EsptTableDrop *d = &g_array_index(drops, EsptTableDrop, i);
+        EsptCPU *ec = qatomic_load_acquire(&espt_cpus[d->cpu]);
+        EsptWindow *w = ec ? &ec->win[d->win] : NULL;
+
+        if (!w) {
+            continue;
+        }
+        qemu_spin_lock(&ec->lock);
+        if (w->in_use && w->gen == d->gen) {
+            espt_unmap_pages(ec, w, w->mapped, d->first, d->last);
+        }
+        qemu_spin_unlock(&ec->lock);
+    }
+}
+
+void espt_tables_writing(ram_addr_t ram, size_t len)
+{
+    if (!espt_tracking) {
+        return;
+    }
+    espt_tables_sync();
+    if (espt_table_tracked(ram) ||
+        espt_table_tracked(ram + len - 1)) {
+        espt_pending_ram = ram;
+        espt_pending_len = len;
+        espt_pending_host = NULL;
+        if (len <= ESPT_PENDING_BYTES &&
+            (ram & ~(ESPT_PAGE_SIZE - 1)) ==
+            ((ram + len - 1) & ~(ESPT_PAGE_SIZE - 1))) {
+            espt_pending_host = qemu_map_ram_ptr(NULL, ram);
+            memcpy(espt_pending_old, espt_pending_host, len);
+        }
+    }
+}
+
+bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
+                int n)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+    EsptWindow *w = ec ? ec->cur[mmu_idx] : NULL;
+    uint64_t protect[ESPT_MAX_TABLES];
+    int i, nb_protect = 0;
+
+    if (!w || n > ESPT_MAX_TABLES) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        uint64_t size = 1ull << (t[i].entry_bits + t[i].index_bits);
+        uint64_t span = 1ull << (t[i].span_bits + t[i].index_bits);
+        EsptTableNode key = {
+            .va = page & ~(span - 1), .cpu = cpu->cpu_index,
+            .win = w - ec->win, .gen = qatomic_read(&w->gen),
+            .entry_bits = t[i].entry_bits, .index_bits = t[i].index_bits,
+            .span_bits = t[i].span_bits,
+        };
+        ram_addr_t offset;
+        RAMBlock *rb;
+        EsptTableNode *node;
+        EsptTablePage *tp;
+
+        rb = t[i].host ? qemu_ram_block_from_host(t[i].host, false, &offset)
+                       : NULL;
+        if (!rb || size > ESPT_PAGE_SIZE) {
+            return false;
+        }
+        key.tbl = (rb->offset + offset) & ~(size - 1);
+        qemu_spin_lock(&espt_tables_lock);
+        if (!espt_table_nodes) {
+            espt_table_nodes = g_hash_table_new(espt_table_node_hash,
+                                                espt_table_node_equal);
+            espt_table_pages = g_hash_table_new_full(g_int64_hash,
+                                                     g_int64_equal,
+                                                     NULL, g_free);
+        }
+        tp = espt_table_page(key.tbl);
+        if (!tp) {
+            tp = g_new0(EsptTablePage, 1);
+            tp->page = key.tbl >> ESPT_PAGE_BITS;
+            g_hash_table_insert(espt_table_pages, &tp->page, tp);
+        }
+        tp->writes = 0;
+        if (!g_hash_table_contains(espt_table_nodes, &key)) {
+            node = g_memdup2(&key, sizeof(key));
+            node->next = tp->nodes;
+            tp->nodes = node;
+            g_hash_table_add(espt_table_nodes, node);
+            protect[nb_protect++] = key.tbl;
+            ESPT_COUNT(tables);
+        }
+        qemu_spin_unlock(&espt_tables_lock);
+    }
+    /* Every TLB and window must stop writes to the tables from now on. */
+    for (i = 0; i < nb_protect; i++) {
+        tlb_protect_code(protect[i]);
+    }
+    return true;
+}
+
+uint64_t espt_regime(CPUState *cpu)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+
+    return ec ? ec->regime : 0;
+}
+
 /* Guest-physical pcs translated without ESPT; any thread. */
 static GHashTable *espt_demoted_pcs;
 static QemuSpin espt_demote_lock;
@@ -1198,6 +1574,7 @@ bool espt_start(uint32_t max_maps)
         espt_budget = max_maps;
     }
     qemu_spin_init(&espt_demote_lock);
+    qemu_spin_init(&espt_tables_lock);
     espt_on = true;
     atexit(espt_exit);
     return true;
@@ -1218,6 +1595,8 @@ void espt_dump_stats(GString *buf)
         " jump-caches-kept %" PRIu64 " prefills %" PRIu64
         " refreshes %" PRIu64 " refresh-kept %" PRIu64
         " demoted %" PRIu64
+        " tables %" PRIu64 " table-writes %" PRIu64
+        " table-floods %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
         " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
         " runs-peak %" PRIu64 " budget %" PRIu64 "\n",
@@ -1234,6 +1613,9 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.refreshes),
         qatomic_read(&espt_stats.kept),
         qatomic_read(&espt_stats.demoted),
+        qatomic_read(&espt_stats.tables),
+        qatomic_read(&espt_stats.table_writes),
+        qatomic_read(&espt_stats.table_floods),
         qatomic_read(&espt_stats.no_map),
         qatomic_read(&espt_stats.map_fail),
         qatomic_read(&espt_nb_mapped), qatomic_read(&espt_nb_runs),
@@ -1316,6 +1698,40 @@ void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
 bool espt_demoted(uint64_t phys_pc)
 {
     return false;
+}
+
+bool espt_tracks_tables(void)
+{
+    return false;
+}
+
+bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
+                int n)
+{
+    return false;
+}
+
+uint64_t espt_tables_seq(void)
+{
+    return 0;
+}
+
+void espt_tables_writing(ram_addr_t ram, size_t len)
+{
+}
+
+void espt_tables_written(ram_addr_t ram, size_t len)
+{
+}
+
+bool espt_table_tracked(ram_addr_t ram)
+{
+    return false;
+}
+
+uint64_t espt_regime(CPUState *cpu)
+{
+    return 0;
 }
 
 void espt_dump_stats(GString *buf)

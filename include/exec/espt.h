@@ -176,6 +176,59 @@ void tlb_espt_prefill(CPUState *cpu, int mmu_idx, vaddr addr);
 void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask);
 
 /*
+ * Page-table tracking, for targets whose walks set accessed and dirty
+ * flags (x86), so that a flushed window cannot be checked by walking it
+ * again.  Their windows are shadow page tables kept in step with the
+ * guest's tables instead: before a page is mirrored, the tables a walk
+ * of it read are registered for the window, and made to trap writes
+ * like pages of translated code; a write to a registered table drops
+ * what its entries translated in every window that registered it.
+ * Windows then survive every switch of address space (a CR3 write) and
+ * need no flush when the guest reloads the one it runs.
+ *
+ * EsptTable describes one table entry that a walk read: where QEMU maps
+ * it, the size of its table and the guest addresses one entry covers.
+ */
+typedef struct EsptTable {
+    void *host;                 /* the entry, where QEMU maps it */
+    uint8_t entry_bits;         /* log2 of the size of an entry */
+    uint8_t index_bits;         /* log2 of the entries in the table */
+    uint8_t span_bits;          /* log2 of the bytes one entry translates */
+} EsptTable;
+
+/* The most tables one walk reads. */
+#define ESPT_MAX_TABLES 4
+
+/* Does ESPT track the target's tables (see above)? */
+bool espt_tracks_tables(void);
+
+/*
+ * Register the @n tables through which @page was translated for the
+ * current window of @mmu_idx, before mirroring the page.  Returns false
+ * if they cannot be tracked: the page must not be mirrored then.
+ * espt_tables_seq, read before the walk, tells (by changing) whether a
+ * table may have been written since; if so the caller unmaps the page
+ * again after mirroring it.
+ */
+bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
+                int n);
+uint64_t espt_tables_seq(void);
+
+/*
+ * Guest RAM [@ram, @ram + @len) is being written (espt_tables_writing,
+ * by a vCPU store about to happen, whose effect is applied at the
+ * thread's next ESPT call) or was written (espt_tables_written, by
+ * anything else): drop what registered tables there translated.  Cheap
+ * for pages that hold no table.
+ */
+void espt_tables_writing(ram_addr_t ram, size_t len);
+void espt_tables_written(ram_addr_t ram, size_t len);
+/* Whether RAM page @ram holds a registered table (and must trap writes). */
+bool espt_table_tracked(ram_addr_t ram);
+/* The current translation regime of @cpu, as espt_regime_switch set it. */
+uint64_t espt_regime(CPUState *cpu);
+
+/*
  * Code at guest-physical @phys_pc is translated without ESPT from now
  * on (espt_demote), because its stores keep faulting (see cputlb.c).
  */
