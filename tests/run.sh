@@ -29,16 +29,19 @@ boot-686               tests/functional/boot-workload.sh i386 686 1
 boot-686-pae           tests/functional/boot-workload.sh i386 686-pae 1
 boot-686-pae-smp2      tests/functional/boot-workload.sh i386 686-pae 2
 check-armmp            tests/functional/guest-check.sh arm armmp 1
-vma-limit-armmp        tests/functional/vma-limit.sh arm armmp
-rr-armmp               tests/functional/record-replay.sh arm armmp
-migrate-armmp          tests/functional/migrate.sh arm armmp
-savevm-armmp           tests/functional/savevm.sh arm armmp
-migrate-686            tests/functional/migrate.sh i386 686
-rr-686                 tests/functional/record-replay.sh i386 686
 check-armmp-lpae-smp2  tests/functional/guest-check.sh arm armmp-lpae 2
-stress-armmp-lpae-smp2 tests/functional/stress.sh arm armmp-lpae 2
 check-686              tests/functional/guest-check.sh i386 686 1
 check-686-pae-smp2     tests/functional/guest-check.sh i386 686-pae 2
+vma-limit-armmp        tests/functional/vma-limit.sh arm armmp
+vma-limit-686          tests/functional/vma-limit.sh i386 686
+rr-armmp               tests/functional/record-replay.sh arm armmp
+rr-686                 tests/functional/record-replay.sh i386 686
+migrate-armmp          tests/functional/migrate.sh arm armmp
+migrate-686            tests/functional/migrate.sh i386 686
+savevm-armmp           tests/functional/savevm.sh arm armmp
+savevm-686             tests/functional/savevm.sh i386 686
+stress-armmp-lpae-smp2 tests/functional/stress.sh arm armmp-lpae 2
+stress-686-pae-smp2    tests/functional/stress.sh i386 686-pae 2
 LIST
 }
 

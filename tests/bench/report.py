@@ -26,7 +26,8 @@ TITLE = {"native": "native", "user": "user mode", "espt-on": "espt=on",
          "espt-off": "espt=off", "debian": "Debian QEMU"}
 OS_JOBS = ["boot", "forkexec", "pagefault", "pipe", "tar"]
 SHOWN = ["faults", "ro-faults", "maps", "unmaps", "write-protects",
-         "window-drops", "evictions", "switches"]
+         "window-drops", "evictions", "switches", "jump-caches-kept",
+         "prefills", "runs-peak"]
 
 times, missing, ctrs, order = {}, set(), {}, []
 for r in rows:
@@ -222,7 +223,9 @@ p("## ESPT counters per program")
 p()
 p("Changes of the counters (HMP `info espt`) during each job, "
   "median over the repetitions, espt=on runs; `boot` counts from QEMU's "
-  "start.")
+  "start.  `runs-peak` is not a change but the most `mmap`s mapped at "
+  "once since QEMU started, as it stood when the job ended; - marks a "
+  "counter the run did not record.")
 for arch in arches:
     ks = [j for j in order if (arch, j) in ctrs]
     if not ks:
@@ -233,9 +236,11 @@ for arch in arches:
     p("| program | " + " | ".join(SHOWN) + " |")
     p("| --- " * (len(SHOWN) + 1) + "|")
     for j in ks:
-        p("| %s | %s |" % (j, " | ".join(
-            "%d" % statistics.median(c.get(k, 0) for c in ctrs[(arch, j)])
-            for k in SHOWN)))
+        cells = []
+        for k in SHOWN:
+            v = [c[k] for c in ctrs[(arch, j)] if k in c]
+            cells.append("%d" % statistics.median(v) if v else "-")
+        p("| %s | %s |" % (j, " | ".join(cells)))
 
 # The chart: per architecture, each mode's time over our fastest system
 # mode (espt=on where available, else espt=off), per program.

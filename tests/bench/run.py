@@ -30,11 +30,15 @@ out, reps, jobs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 ours = os.path.join(top, "build", "qemu-build", "qemu-system-%s")
 assets = os.path.join(top, "build", "assets")
 PATH = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/games"
-# Cumulative ESPT counters, sampled per job; the rest are gauges.
+# Cumulative ESPT counters, in the order `info espt` prints them: each
+# job records how much they grew while it ran.
 COUNTERS = ["faults", "ro-faults", "maps", "fill-runs", "unmaps",
             "write-protects", "window-drops", "evictions", "switches",
-            "refreshes", "refresh-kept", "demoted", "unmirrorable",
-            "map-failures"]
+            "jump-caches-kept", "prefills", "refreshes", "refresh-kept",
+            "demoted", "unmirrorable", "map-failures"]
+# Gauges recorded as they stand when a job ends (runs-peak: the most
+# mmaps mapped at once since QEMU started).
+GAUGES = ["runs-peak"]
 ARCH = {
     "arm": dict(deb="armhf", kernel="armmp", console="ttyAMA0",
                 machine=["-M", "virt", "-cpu", "cortex-a15"],
@@ -133,8 +137,9 @@ class Monitor:
 def delta(a, b):
     if not a or not b:
         return ""
-    return ";".join("%s=%d" % (k, b.get(k, 0) - a.get(k, 0))
-                    for k in COUNTERS)
+    return ";".join(["%s=%d" % (k, b.get(k, 0) - a.get(k, 0))
+                     for k in COUNTERS] +
+                    ["%s=%d" % (k, b.get(k, 0)) for k in GAUGES])
 
 
 def follow(proc, label, njobs, mon=None, deadline=7200):

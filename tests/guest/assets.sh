@@ -148,3 +148,4 @@ check_prog i386 i686-linux-gnu-gcc
 initrd arm armhf
 initrd i386 i386
 stress_initrd arm armhf
+stress_initrd i386 i386
