@@ -88,3 +88,16 @@ build_mmu_test() {
         "$top/tests/bare/arm/start.S" "$top/tests/bare/arm/mmu-test.c" \
         -o "$1/mmu-test.elf" || fail "cannot build the bare-metal test"
 }
+
+# build_mmu_test_i386 DIR: tests/bare/i386/mmu-test.c, the bare-metal
+# IA-32 MMU test, a Multiboot kernel built (with debug information, for
+# gdb) as DIR/mmu-test.elf.
+build_mmu_test_i386() {
+    i686-linux-gnu-gcc -m32 -march=i686 -O2 -g -ffreestanding -nostdlib \
+        -static -fno-pie -no-pie -fno-stack-protector -fcf-protection=none \
+        -mgeneral-regs-only -fno-tree-loop-distribute-patterns \
+        -Wall -Wextra -Werror -Wl,--build-id=none \
+        -Wl,--no-warn-rwx-segments -T "$top/tests/bare/i386/link.ld" \
+        "$top/tests/bare/i386/start.S" "$top/tests/bare/i386/mmu-test.c" \
+        -o "$1/mmu-test.elf" || fail "cannot build the bare-metal i386 test"
+}

@@ -21,6 +21,7 @@ option-i386            tests/functional/option.sh i386
 tcg-arm                tests/tcg/run.sh arm
 tcg-i386               tests/tcg/run.sh i386
 bare-arm               tests/functional/bare-arm.sh
+bare-i386              tests/functional/bare-i386.sh
 gdb-watch              tests/functional/gdb-watch.sh
 boot-armmp             tests/functional/boot-workload.sh arm armmp 1
 boot-armmp-lpae        tests/functional/boot-workload.sh arm armmp-lpae 1
