@@ -83,6 +83,7 @@
 #include "exec/cpu-common.h"
 #include "exec/cputlb.h"
 #include "exec/memory.h"
+#include "exec/page-protection.h"
 #include "exec/ramblock.h"
 #include "exec/translation-block.h"
 #include "tcg/tcg.h"
@@ -149,7 +150,8 @@ bool espt_configure(const char *target, unsigned va_bits, Error **errp)
 typedef struct EsptWindow {
     uint8_t *base;
     bool in_use;
-    bool stale;                 /* flushed whole: check before use */
+    bool stale;                 /* check before use: ... */
+    bool stale_all;             /* ... every page (flushed whole) */
     int mmu_idx;                /* what the window mirrors ... */
     uint64_t regime;            /* ... in which translation regime */
     uint64_t last_use;
@@ -157,6 +159,8 @@ typedef struct EsptWindow {
     unsigned long *writable;    /* ... of those mapped writable */
     unsigned long *in_large;    /* ... of those part of a large page */
     unsigned long *local;       /* ... of those not global */
+    unsigned long *suspect;     /* ... of those to check (if !stale_all) */
+    uint32_t sus_lo, sus_hi;    /* suspect pages lie in [sus_lo, sus_hi) */
     /*
      * Per guest page, the RAM page (ram_addr_t >> ESPT_PAGE_BITS, plus 1)
      * it maps, and the links of the list of window pages that map the
@@ -170,6 +174,13 @@ typedef struct EsptWindow {
     uint32_t lo, hi;            /* mapped pages lie in [lo, hi) */
     uint64_t large;             /* bit L: pages of 2^L-byte guest pages */
     uint32_t gen;               /* counts emptyings; tables registered */
+    /* Per table level, the table last registered (see espt_track). */
+    struct EsptTableCache {
+        uintptr_t host;         /* where QEMU maps the table */
+        uint32_t va, gen;
+        uint64_t epoch;
+        struct EsptTablePage *tp;
+    } tcache[ESPT_MAX_TABLES];
 } EsptWindow;
 
 /*
@@ -393,7 +404,7 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
         if (w == twin && espt_tracking) {
             /* Its tables are another regime's: check every page. */
             qatomic_inc(&w->gen);
-            w->stale = w->nb_mapped != 0;
+            w->stale = w->stale_all = w->nb_mapped != 0;
         } else if (w == twin) {
             espt_unmap_pages(ec, w, w->local, 0, ESPT_WINDOW_PAGES - 1);
         } else {
@@ -410,6 +421,8 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
         w->writable = bitmap_new(ESPT_WINDOW_PAGES);
         w->in_large = bitmap_new(ESPT_WINDOW_PAGES);
         w->local = bitmap_new(ESPT_WINDOW_PAGES);
+        w->suspect = bitmap_new(ESPT_WINDOW_PAGES);
+        w->sus_lo = ESPT_WINDOW_PAGES;
         w->ram = espt_alloc_array();
         w->next = espt_alloc_array();
         w->prev = espt_alloc_array();
@@ -440,27 +453,32 @@ static void espt_protect_page(EsptWindow *w, uint32_t n)
 }
 
 /*
- * Check a stale window, one the guest flushed whole, before it is used:
- * keep each page that a walk of the guest's tables now translates as it
- * is mapped (the same RAM page, global or not as before), read-only if
- * the walk no longer allows writes, and drop the others.  A TLB may
- * walk any translation of the current regime at any time, so what is
- * kept is what a TLB refilled after the flush could hold; only for
- * targets whose walks change nothing.  One walk vouches for a whole
- * chunk of a large page.
+ * Check a stale window before it is used: all its pages, if the guest
+ * flushed it whole, or else those that writes to the guest's tables
+ * made suspect while the window was not in use (see espt_track).  Keep
+ * each page that a walk of the guest's tables now translates as it is
+ * mapped (the same RAM page, global or not as before), read-only if the
+ * walk no longer allows writes, and drop the others.  A TLB may walk
+ * any translation of the current regime at any time, so what is kept
+ * is what a TLB refilled after the flush could hold; only for walks
+ * that change nothing.  One walk vouches for a whole chunk of a large
+ * page.
  * On the vCPU's thread, @w being the window of the current regime; the
  * walks run without ec->lock, which they may need.
  */
 static void espt_refresh(CPUState *cpu, EsptCPU *ec, EsptWindow *w)
 {
-    unsigned long hi = w->hi, n, end, first;
+    unsigned long *which = w->stale_all ? w->mapped : w->suspect;
+    unsigned long lo = w->stale_all ? w->lo : MAX(w->lo, w->sus_lo);
+    unsigned long hi = w->stale_all ? w->hi : MIN(w->hi, w->sus_hi);
+    unsigned long n, end, first;
     long bad = -1;              /* first page of a run to drop, if any */
     uint64_t kept = 0;
 
     w->stale = false;
     ESPT_COUNT(refreshes);
-    for (n = find_next_bit(w->mapped, hi, w->lo); n < hi;
-         n = find_next_bit(w->mapped, hi, end)) {
+    for (n = find_next_bit(which, hi, lo); n < hi;
+         n = find_next_bit(which, hi, end)) {
         unsigned flags = 0, lg_bits = 0;
         ram_addr_t ram = 0;
         bool ok;
@@ -475,7 +493,7 @@ static void espt_refresh(CPUState *cpu, EsptCPU *ec, EsptWindow *w)
 
             end = MIN((n | (pages - 1)) + 1, hi);
         }
-        for (; n < end; n = find_next_bit(w->mapped, end, n + 1)) {
+        for (; n < end; n = find_next_bit(which, end, n + 1)) {
             bool same = ok &&
                 w->ram[n] == (ram >> ESPT_PAGE_BITS) + (n - first) + 1 &&
                 test_bit(n, w->local) == !(flags & ESPT_MAP_GLOBAL);
@@ -496,17 +514,23 @@ static void espt_refresh(CPUState *cpu, EsptCPU *ec, EsptWindow *w)
             kept++;
             if (bad >= 0) {
                 qemu_spin_lock(&ec->lock);
-                espt_unmap_pages(ec, w, w->mapped, bad, n - 1);
+                espt_unmap_pages(ec, w, which, bad, n - 1);
                 qemu_spin_unlock(&ec->lock);
                 bad = -1;
             }
         }
     }
+    qemu_spin_lock(&ec->lock);
     if (bad >= 0) {
-        qemu_spin_lock(&ec->lock);
-        espt_unmap_pages(ec, w, w->mapped, bad, hi - 1);
-        qemu_spin_unlock(&ec->lock);
+        espt_unmap_pages(ec, w, which, bad, hi - 1);
     }
+    if (w->sus_hi > w->sus_lo) {
+        bitmap_clear(w->suspect, w->sus_lo, w->sus_hi - w->sus_lo);
+    }
+    w->sus_lo = ESPT_WINDOW_PAGES;
+    w->sus_hi = 0;
+    w->stale_all = false;
+    qemu_spin_unlock(&ec->lock);
     qatomic_add(&espt_stats.kept, kept);
 }
 
@@ -749,6 +773,7 @@ static void espt_forget(EsptCPU *ec, EsptWindow *w, uint32_t n)
     clear_bit(n, w->writable);
     clear_bit(n, w->in_large);
     clear_bit(n, w->local);
+    clear_bit(n, w->suspect);
     w->nb_mapped--;
     qatomic_dec(&espt_nb_mapped);
 }
@@ -799,13 +824,13 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
         w->lo = ESPT_WINDOW_PAGES;
         w->hi = 0;
         w->large = 0;
-        w->stale = false;
+        w->stale = w->stale_all = false;
     }
 }
 
 static void espt_drop_window(EsptCPU *ec, EsptWindow *w)
 {
-    w->stale = false;
+    w->stale = w->stale_all = false;
     qatomic_inc(&w->gen);
     if (w->nb_mapped) {
         espt_unmap_pages(ec, w, w->mapped, 0, ESPT_WINDOW_PAGES - 1);
@@ -849,6 +874,24 @@ bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page)
 
     return w && page < ESPT_WINDOW_SIZE &&
            test_bit(page >> ESPT_PAGE_BITS, w->mapped);
+}
+
+int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+    EsptWindow *w = ec ? ec->cur[mmu_idx] : NULL;
+    uint32_t n = page >> ESPT_PAGE_BITS;
+
+    if (!w || page >= ESPT_WINDOW_SIZE || !test_bit(n, w->mapped)) {
+        return 0;
+    }
+    return test_bit(n, w->writable) ? PAGE_READ | PAGE_WRITE : PAGE_READ;
+}
+
+bool espt_faulted_at(vaddr addr)
+{
+    return espt_fault_win && espt_fault_win == espt_gs_win &&
+           !((espt_fault_addr ^ addr) & ~(ESPT_PAGE_SIZE - 1));
 }
 
 /* Record that guest page @n of @w maps RAM page @ram; under ec->lock. */
@@ -1072,7 +1115,7 @@ void espt_flush(CPUState *cpu, int mmu_idx)
         EsptWindow *w = &ec->win[i];
 
         if (w->in_use && w->mmu_idx == mmu_idx && w->nb_mapped) {
-            w->stale = true;
+            w->stale = w->stale_all = true;
         }
     }
     qemu_spin_unlock(&ec->lock);
@@ -1120,11 +1163,12 @@ typedef struct EsptTableNode {
     struct EsptTableNode *next;     /* of the same RAM page */
 } EsptTableNode;
 
-typedef struct EsptTablePage {
+typedef struct EsptTablePage EsptTablePage;
+struct EsptTablePage {
     uint64_t page;                  /* RAM address >> ESPT_PAGE_BITS */
     uint32_t writes;                /* since a fill last used it */
     EsptTableNode *nodes;
-} EsptTablePage;
+};
 
 /* A drop that a table write asks for, done outside espt_tables_lock. */
 typedef struct EsptTableDrop {
@@ -1136,8 +1180,15 @@ typedef struct EsptTableDrop {
 
 
 static QemuSpin espt_tables_lock;
+/*
+ * How many tracked RAM pages hash to each slot: a page whose slot is 0
+ * holds no table, which spares the lock most stores to code pages.
+ */
+#define ESPT_TABLE_FILTER 65536
+static uint16_t espt_table_filter[ESPT_TABLE_FILTER];
 static GHashTable *espt_table_nodes;    /* node -> node, by identity */
 static GHashTable *espt_table_pages;    /* &page -> EsptTablePage */
+static uint64_t espt_tables_epoch;      /* bumped when a node or page goes */
 static uint64_t espt_tables_count;      /* bumped by every table write */
 
 static guint espt_table_node_hash(gconstpointer p)
@@ -1175,11 +1226,17 @@ static EsptTablePage *espt_table_page(ram_addr_t ram)
                             : NULL;
 }
 
+static uint16_t *espt_table_slot(uint64_t page)
+{
+    return &espt_table_filter[(page * 0x9e3779b97f4a7c15ull) >> 48];
+}
+
 bool espt_table_tracked(ram_addr_t ram)
 {
     bool ret;
 
-    if (!espt_tracking) {
+    if (!espt_tracking ||
+        !qatomic_read(espt_table_slot(ram >> ESPT_PAGE_BITS))) {
         return false;
     }
     qemu_spin_lock(&espt_tables_lock);
@@ -1199,6 +1256,7 @@ static EsptWindow *espt_node_win(const EsptTableNode *n, EsptCPU **pec)
 
 static void espt_table_node_free(EsptTableNode *n)
 {
+    espt_tables_epoch++;
     g_hash_table_remove(espt_table_nodes, n);
     g_free(n);
 }
@@ -1209,7 +1267,7 @@ static void espt_table_node_free(EsptTableNode *n)
  * Under espt_tables_lock.
  */
 static void espt_table_page_write(EsptTablePage *tp, ram_addr_t ram,
-                                  size_t len, bool flood, GArray *drops)
+                                  size_t len, bool flood, GArray **drops)
 {
     EsptTableNode **link = &tp->nodes, *n;
 
@@ -1240,7 +1298,10 @@ static void espt_table_page_write(EsptTablePage *tp, ram_addr_t ram,
                 .last = MIN(va1, ESPT_WINDOW_SIZE - 1) >> ESPT_PAGE_BITS,
             };
 
-            g_array_append_val(drops, d);
+            if (!*drops) {
+                *drops = g_array_new(false, false, sizeof(EsptTableDrop));
+            }
+            g_array_append_val(*drops, d);
         }
         if (flood) {
             *link = n->next;
@@ -1251,9 +1312,40 @@ static void espt_table_page_write(EsptTablePage *tp, ram_addr_t ram,
     }
 }
 
+/*
+ * Guest pages [@first, @last] of @w may translate otherwise now; under
+ * ec->lock.  A window in use drops them at once; another one only
+ * marks them suspect, for espt_refresh to check when it is next used:
+ * a process's tables are torn down and built again in the same pages,
+ * with the same kernel half, more often than not.
+ */
+static void espt_table_drop(EsptCPU *ec, EsptWindow *w, uint32_t first,
+                            uint32_t last)
+{
+    unsigned long i, lo, hi;
+    int k;
+
+    for (k = 0; k < NB_MMU_MODES && ec->cur[k] != w; k++) {
+        /* look for w among the current windows */
+    }
+    if (k < NB_MMU_MODES || w->stale_all) {
+        espt_unmap_pages(ec, w, w->mapped, first, last);
+        return;
+    }
+    lo = MAX(first, w->lo);
+    hi = MIN((unsigned long)last + 1, w->hi);
+    for (i = find_next_bit(w->mapped, hi, lo); i < hi;
+         i = find_next_bit(w->mapped, hi, i + 1)) {
+        set_bit(i, w->suspect);
+        w->sus_lo = MIN(w->sus_lo, i);
+        w->sus_hi = MAX(w->sus_hi, i + 1);
+        w->stale = true;
+    }
+}
+
 void espt_tables_written(ram_addr_t ram, size_t len)
 {
-    g_autoptr(GArray) drops = NULL;
+    GArray *drops = NULL;
     uint64_t page, last;
     guint i;
 
@@ -1262,7 +1354,6 @@ void espt_tables_written(ram_addr_t ram, size_t len)
     }
     /* After the write, before looking for what it concerns. */
     qatomic_inc(&espt_tables_count);
-    drops = g_array_new(false, false, sizeof(EsptTableDrop));
     last = (ram + len - 1) >> ESPT_PAGE_BITS;
     qemu_spin_lock(&espt_tables_lock);
     for (page = ram >> ESPT_PAGE_BITS; page <= last; page++) {
@@ -1277,14 +1368,16 @@ void espt_tables_written(ram_addr_t ram, size_t len)
         if (flood) {
             ESPT_COUNT(table_floods);
         }
-        espt_table_page_write(tp, ram, len, flood, drops);
+        espt_table_page_write(tp, ram, len, flood, &drops);
         if (!tp->nodes) {
+            qatomic_dec(espt_table_slot(tp->page));
+            espt_tables_epoch++;
             g_hash_table_remove(espt_table_pages, &tp->page);
         }
     }
     qemu_spin_unlock(&espt_tables_lock);
 
-    for (i = 0; i < drops->len; i++) {
+    for (i = 0; drops && i < drops->len; i++) {
         EsptTableDrop *d = &g_array_index(drops, EsptTableDrop, i);
         EsptCPU *ec = qatomic_load_acquire(&espt_cpus[d->cpu]);
         EsptWindow *w = ec ? &ec->win[d->win] : NULL;
@@ -1294,9 +1387,12 @@ void espt_tables_written(ram_addr_t ram, size_t len)
         }
         qemu_spin_lock(&ec->lock);
         if (w->in_use && w->gen == d->gen) {
-            espt_unmap_pages(ec, w, w->mapped, d->first, d->last);
+            espt_table_drop(ec, w, d->first, d->last);
         }
         qemu_spin_unlock(&ec->lock);
+    }
+    if (drops) {
+        g_array_free(drops, true);
     }
 }
 
@@ -1306,6 +1402,11 @@ void espt_tables_writing(ram_addr_t ram, size_t len)
         return;
     }
     espt_tables_sync();
+    /*
+     * Before the test: a fill that walked the table before the store
+     * either registered it before the test, or sees the count change.
+     */
+    qatomic_inc(&espt_tables_count);
     if (espt_table_tracked(ram) ||
         espt_table_tracked(ram + len - 1)) {
         espt_pending_ram = ram;
@@ -1334,6 +1435,8 @@ bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
     for (i = 0; i < n; i++) {
         uint64_t size = 1ull << (t[i].entry_bits + t[i].index_bits);
         uint64_t span = 1ull << (t[i].span_bits + t[i].index_bits);
+        struct EsptTableCache *c = &w->tcache[i];
+        uintptr_t host = (uintptr_t)t[i].host & ~(size - 1);
         EsptTableNode key = {
             .va = page & ~(span - 1), .cpu = cpu->cpu_index,
             .win = w - ec->win, .gen = qatomic_read(&w->gen),
@@ -1345,6 +1448,17 @@ bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
         EsptTableNode *node;
         EsptTablePage *tp;
 
+        /* The same table as the window's last fill through this level? */
+        if (c->host == host && c->va == key.va && c->gen == key.gen &&
+            t[i].host) {
+            qemu_spin_lock(&espt_tables_lock);
+            if (c->epoch == espt_tables_epoch) {
+                c->tp->writes = 0;
+                qemu_spin_unlock(&espt_tables_lock);
+                continue;
+            }
+            qemu_spin_unlock(&espt_tables_lock);
+        }
         rb = t[i].host ? qemu_ram_block_from_host(t[i].host, false, &offset)
                        : NULL;
         if (!rb || size > ESPT_PAGE_SIZE) {
@@ -1364,6 +1478,7 @@ bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
             tp = g_new0(EsptTablePage, 1);
             tp->page = key.tbl >> ESPT_PAGE_BITS;
             g_hash_table_insert(espt_table_pages, &tp->page, tp);
+            qatomic_inc(espt_table_slot(tp->page));
         }
         tp->writes = 0;
         if (!g_hash_table_contains(espt_table_nodes, &key)) {
@@ -1374,6 +1489,10 @@ bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
             protect[nb_protect++] = key.tbl;
             ESPT_COUNT(tables);
         }
+        *c = (struct EsptTableCache) {
+            .host = host, .va = key.va, .gen = key.gen,
+            .epoch = espt_tables_epoch, .tp = tp,
+        };
         qemu_spin_unlock(&espt_tables_lock);
     }
     /* Every TLB and window must stop writes to the tables from now on. */
@@ -1654,6 +1773,16 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
 }
 
 bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page)
+{
+    return false;
+}
+
+int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
+{
+    return 0;
+}
+
+bool espt_faulted_at(vaddr addr)
 {
     return false;
 }

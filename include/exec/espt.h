@@ -148,6 +148,10 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
               unsigned nb_pages, unsigned flags, unsigned lg_bits);
 /* Whether @page is mapped in the current window of @mmu_idx. */
 bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page);
+/* ... and with which rights: 0, PAGE_READ or PAGE_READ | PAGE_WRITE. */
+int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page);
+/* Did the thread's last host fault in a window hit the page of @addr? */
+bool espt_faulted_at(vaddr addr);
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
 void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len);
 void espt_flush(CPUState *cpu, int mmu_idx);
