@@ -1421,8 +1421,8 @@ void espt_tables_writing(ram_addr_t ram, size_t len)
     }
 }
 
-bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
-                int n)
+int espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
+               int n)
 {
     EsptCPU *ec = espt_cpu(cpu);
     EsptWindow *w = ec ? ec->cur[mmu_idx] : NULL;
@@ -1430,7 +1430,7 @@ bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
     int i, nb_protect = 0;
 
     if (!w || n > ESPT_MAX_TABLES) {
-        return false;
+        return -1;
     }
     for (i = 0; i < n; i++) {
         uint64_t size = 1ull << (t[i].entry_bits + t[i].index_bits);
@@ -1462,7 +1462,7 @@ bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
         rb = t[i].host ? qemu_ram_block_from_host(t[i].host, false, &offset)
                        : NULL;
         if (!rb || size > ESPT_PAGE_SIZE) {
-            return false;
+            return -1;
         }
         key.tbl = (rb->offset + offset) & ~(size - 1);
         qemu_spin_lock(&espt_tables_lock);
@@ -1499,7 +1499,7 @@ bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
     for (i = 0; i < nb_protect; i++) {
         tlb_protect_code(protect[i]);
     }
-    return true;
+    return nb_protect != 0;
 }
 
 uint64_t espt_regime(CPUState *cpu)
@@ -1834,10 +1834,10 @@ bool espt_tracks_tables(void)
     return false;
 }
 
-bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
-                int n)
+int espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
+               int n)
 {
-    return false;
+    return -1;
 }
 
 uint64_t espt_tables_seq(void)

@@ -208,14 +208,16 @@ bool espt_tracks_tables(void);
 
 /*
  * Register the @n tables through which @page was translated for the
- * current window of @mmu_idx, before mirroring the page.  Returns false
- * if they cannot be tracked: the page must not be mirrored then.
- * espt_tables_seq, read before the walk, tells (by changing) whether a
- * table may have been written since; if so the caller unmaps the page
- * again after mirroring it.
+ * current window of @mmu_idx, before mirroring the page.  Returns -1 if
+ * they cannot be tracked: the page must not be mirrored then; 1 if a
+ * table only now traps writes: a store through a window may have
+ * changed it since the walk, so the caller walks again and mirrors only
+ * if the result is the same; 0 otherwise.  espt_tables_seq, read before
+ * the walk, tells (by changing) whether a table may have been written
+ * since; if so the caller unmaps the page again after mirroring it.
  */
-bool espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
-                int n);
+int espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
+               int n);
 uint64_t espt_tables_seq(void);
 
 /*
