@@ -80,6 +80,28 @@ sys.stdout.write(out.decode(errors="replace"))
 PY
 }
 
+# check_bare NAME N DIR MODE: the output of a bare-metal MMU test
+# (DIR/out-MODE.txt, its -d espt log DIR/espt-MODE.log) has no failed
+# check, exactly N passed ones and NAME's summary; under espt=on, ESPT
+# served host faults.
+check_bare() {
+    out=$3/out-$4.txt
+    grep '^FAIL ' "$out" && fail "a check failed"
+    ok=$(grep -c '^ok ' "$out" || true)
+    [ "$ok" -eq "$2" ] || fail "$ok checks passed, not $2; see $out"
+    grep -q "^$1: $(printf '0x%08x' "$2") passed, 0x00000000 failed" \
+        "$out" || fail "no summary; see $out"
+    if [ "$4" = on ]; then
+        faults=$(sed -n 's/^espt: faults \([0-9]*\) .*/\1/p' \
+                 "$3/espt-$4.log")
+        [ "${faults:-0}" -gt 0 ] ||
+            fail "ESPT served nothing; see $3/espt-$4.log"
+        echo "ok: $ok checks passed; ESPT: $faults host faults redirected"
+    else
+        echo "ok: $ok checks passed"
+    fi
+}
+
 # build_mmu_test DIR: tests/bare/arm/mmu-test.c, the bare-metal ARMv7 MMU
 # test, built (with debug information, for gdb) as DIR/mmu-test.elf.
 build_mmu_test() {

@@ -23,16 +23,4 @@ timeout 120 "$(qemu_bin arm)" -M virt -cpu cortex-a15 -nographic \
     rc=$?
 [ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"
 [ $rc -eq 0 ] || fail "QEMU exited $rc; see $d/out-$mode.txt"
-grep '^FAIL ' "$d/out-$mode.txt" && fail "a check failed"
-ok=$(grep -c '^ok ' "$d/out-$mode.txt" || true)
-[ "$ok" -eq 35 ] || fail "$ok checks passed, not 35; see $d/out-$mode.txt"
-grep -q '^bare-arm: 0x00000023 passed, 0x00000000 failed' \
-    "$d/out-$mode.txt" || fail "no summary; see $d/out-$mode.txt"
-if [ "$mode" = on ]; then
-    faults=$(sed -n 's/^espt: faults \([0-9]*\) .*/\1/p' "$d/espt-$mode.log")
-    [ "${faults:-0}" -gt 0 ] ||
-        fail "ESPT served nothing; see $d/espt-$mode.log"
-    echo "ok: $ok checks passed; ESPT: $faults host faults redirected"
-else
-    echo "ok: $ok checks passed"
-fi
+check_bare bare-arm 35 "$d" "$mode"

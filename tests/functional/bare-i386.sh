@@ -31,15 +31,4 @@ timeout 120 "$(qemu_bin i386)" -M pc -cpu max -nographic -no-reboot \
 [ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"
 grep '^FAIL ' "$d/out-$mode.txt" && fail "a check failed"
 [ $rc -eq 1 ] || fail "QEMU exited $rc, not 1; see $d/out-$mode.txt"
-ok=$(grep -c '^ok ' "$d/out-$mode.txt" || true)
-[ "$ok" -eq 79 ] || fail "$ok checks passed, not 79; see $d/out-$mode.txt"
-grep -q '^bare-i386: 0x0000004f passed, 0x00000000 failed' \
-    "$d/out-$mode.txt" || fail "no summary; see $d/out-$mode.txt"
-if [ "$mode" = on ]; then
-    faults=$(sed -n 's/^espt: faults \([0-9]*\) .*/\1/p' "$d/espt-$mode.log")
-    [ "${faults:-0}" -gt 0 ] ||
-        fail "ESPT served nothing; see $d/espt-$mode.log"
-    echo "ok: $ok checks passed; ESPT: $faults host faults redirected"
-else
-    echo "ok: $ok checks passed"
-fi
+check_bare bare-i386 79 "$d" "$mode"

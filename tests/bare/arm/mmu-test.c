@@ -46,7 +46,6 @@ static uint32_t l2many[256] __attribute__((aligned(1024)));
 volatile uint32_t dabt_n, dabt_fsr, dabt_far;   /* set by record_dabt */
 volatile uint32_t pabt_n, pabt_fsr, pabt_far;   /* set by record_pabt */
 volatile uint32_t und_n;                        /* set by record_und */
-static unsigned nb_ok, nb_bad;
 
 
 void record_dabt(uint32_t fsr, uint32_t far)
@@ -78,38 +77,7 @@ static void putc_(char c)
     u[0] = c;
 }
 
-static void puts_(const char *s)
-{
-    while (*s) {
-        putc_(*s++);
-    }
-}
-
-static void hex(uint32_t v)
-{
-    int i;
-
-    puts_("0x");
-    for (i = 28; i >= 0; i -= 4) {
-        putc_("0123456789abcdef"[(v >> i) & 15]);
-    }
-}
-
-static void check(const char *name, int ok, uint32_t a, uint32_t b)
-{
-    puts_(ok ? "ok   " : "FAIL ");
-    puts_(name);
-    puts_(" ");
-    hex(a);
-    puts_(" ");
-    hex(b);
-    puts_("\n");
-    if (ok) {
-        nb_ok++;
-    } else {
-        nb_bad++;
-    }
-}
+#include "../report.h"
 
 #define CP15_W(crn, op1, crm, op2, v) \
     asm volatile("mcr p15, " #op1 ", %0, " #crn ", " #crm ", " #op2 \
@@ -416,10 +384,6 @@ int main(void)
           v, dabt_n - n0);
 
     check("no-undefined", und_n == 0, und_n, 0);
-    puts_("bare-arm: ");
-    hex(nb_ok);
-    puts_(" passed, ");
-    hex(nb_bad);
-    puts_(" failed\n");
+    summary("bare-arm");
     return 0;
 }

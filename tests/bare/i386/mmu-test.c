@@ -130,7 +130,6 @@ static uint32_t tss[26];
 volatile uint32_t pf_n, pf_err, pf_cr2, pf_eip;     /* set by trap() */
 volatile uint32_t pf_resume;            /* set by start.S's probes */
 volatile uint32_t user_result, user_faulted;        /* set by trap() */
-static unsigned nb_ok, nb_bad;
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -217,56 +216,11 @@ static void putc_(char c)
     outb(COM1, c);
 }
 
-static void puts_(const char *s)
-{
-    while (*s) {
-        putc_(*s++);
-    }
-}
-
-static void hex(uint32_t v)
-{
-    int i;
-
-    puts_("0x");
-    for (i = 28; i >= 0; i -= 4) {
-        putc_("0123456789abcdef"[(v >> i) & 15]);
-    }
-}
-
-static void check3(const char *name, int ok, uint32_t a, uint32_t b,
-                   uint32_t c, int n)
-{
-    puts_(ok ? "ok   " : "FAIL ");
-    puts_(name);
-    puts_(" ");
-    hex(a);
-    puts_(" ");
-    hex(b);
-    if (n > 2) {
-        puts_(" ");
-        hex(c);
-    }
-    puts_("\n");
-    if (ok) {
-        nb_ok++;
-    } else {
-        nb_bad++;
-    }
-}
-
-static void check(const char *name, int ok, uint32_t a, uint32_t b)
-{
-    check3(name, ok, a, b, 0, 2);
-}
+#include "../report.h"
 
 static void finish(void)
 {
-    puts_("bare-i386: ");
-    hex(nb_ok);
-    puts_(" passed, ");
-    hex(nb_bad);
-    puts_(" failed\n");
+    summary("bare-i386");
     outl(DEBUG_EXIT, nb_bad ? 1 : 0);
     for (;;) {
         asm volatile("cli; hlt");
