@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential ccache git ninja-build pkg-config python3-venv
       libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev flex bison
       dpkg-dev cpio xz-utils seabios ipxe-qemu gdb-multiarch qemu-utils
-      gcc-arm-none-eabi gcc-arm-linux-gnueabihf gcc-i686-linux-gnu"
+      gcc-arm-none-eabi gcc-arm-linux-gnueabihf gcc-i686-linux-gnu
+      libc6-dev-armhf-cross libc6-dev-i386-cross"
 meson_min=1.5
 if [ $# -gt 0 ]; then
     pkgs=$*
