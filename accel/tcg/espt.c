@@ -10,11 +10,13 @@
  * one mmu index in one translation regime (on ARM: ASID, TTBCR, DACR),
  * so that guest virtual address va is host address base(window) + va.
  * A translation block compiled at mmu index i emits its accesses at i as
- * GS-relative host instructions with a 32-bit address size; the vCPU
- * thread's GS holds the base of the current regime's window for i
- * whenever such a block runs (espt_enter), and changes at once when the
- * regime does (espt_regime_switch).  The least recently selected window
- * is reused when a vCPU needs another.
+ * single host instructions that add the zero-extended guest address to
+ * a register holding the window's base (CPUNegativeOffsetState.
+ * espt_base, loaded when a block starts and after every call); that
+ * base is the current regime's window for i whenever such a block runs
+ * (espt_enter), and changes at once when the regime does
+ * (espt_regime_switch).  The least recently selected window is reused
+ * when a vCPU needs another.
  *
  * What a window may map.  A window page maps the guest RAM page a
  * softmmu TLB entry of that vCPU, mmu index and regime mapped, through
@@ -75,10 +77,7 @@
 #include "exec/espt.h"
 
 #if defined(HOST_X86_64) && defined(CONFIG_LINUX)
-#include <sys/syscall.h>
-#include <asm/prctl.h>
 #include <execinfo.h>
-#include <sys/auxv.h>
 #include "hw/core/cpu.h"
 #include "exec/cpu-common.h"
 #include "exec/cputlb.h"
@@ -88,6 +87,7 @@
 #include "exec/translation-block.h"
 #include "tcg/tcg.h"
 #include "tb-jmp-cache.h"
+#include "tb-context.h"
 #define ESPT_HOST_OK 1
 #endif
 
@@ -223,7 +223,7 @@ typedef struct EsptStats {
     uint64_t write_protects;    /* pages made read-only */
     uint64_t flushes;           /* whole windows dropped */
     uint64_t evictions;         /* windows dropped for the VMA budget */
-    uint64_t switches;          /* GS base changes */
+    uint64_t switches;          /* window base changes */
     uint64_t jc_kept;           /* regime switches that kept a jump cache */
     uint64_t prefills;          /* walks after a fault raised in the guest */
     uint64_t refreshes;         /* stale windows checked */
@@ -235,7 +235,6 @@ typedef struct EsptStats {
 } EsptStats;
 
 static bool espt_on;
-static bool espt_fsgsbase;
 static EsptCPU *espt_cpus[ESPT_MAX_CPUS];
 static EsptStats espt_stats;
 static uint64_t espt_nb_mapped;     /* all windows */
@@ -244,12 +243,21 @@ static uint64_t espt_runs_peak;     /* the most espt_nb_runs has been */
 static uint64_t espt_budget;        /* the most runs mapped at once */
 static struct sigaction espt_old_segv;
 
-/* The window base in this thread's GS, 0 if none, and its window. */
-static __thread uintptr_t espt_gs;
-static __thread EsptWindow *espt_gs_win;
+/* The window base this thread's blocks use, 0 if none, and its window. */
+static __thread uintptr_t espt_base;
+static __thread EsptWindow *espt_base_win;
 /* The last host fault's window and guest address, for espt_switch. */
 static __thread EsptWindow *espt_fault_win;
 static __thread uint32_t espt_fault_addr;
+
+/*
+ * Host faults at one block after which its code is translated without
+ * ESPT (see espt_demote_faulting), and the block that reached them,
+ * with the code buffer's flush count when it did.
+ */
+#define ESPT_DEMOTE_FAULTS 64
+static __thread TranslationBlock *espt_demote_tb;
+static __thread unsigned espt_demote_flushes;
 
 /*
  * This thread's store to a guest table that is about to land, if any,
@@ -263,6 +271,8 @@ static __thread uint8_t espt_pending_old[ESPT_PENDING_BYTES];
 
 #define ESPT_COUNT(field) qatomic_inc(&espt_stats.field)
 
+static void espt_tables_store(ram_addr_t ram, size_t len, bool changed);
+
 /*
  * Apply this thread's store that has landed since espt_tables_writing,
  * unless it left the table as it was: Linux writes the same entries
@@ -275,10 +285,10 @@ static inline void espt_tables_sync(void)
         size_t len = espt_pending_len;
 
         espt_pending_len = 0;
-        if (!espt_pending_host ||
-            memcmp(espt_pending_host, espt_pending_old, len) != 0) {
-            espt_tables_written(espt_pending_ram, len);
-        }
+        espt_tables_store(espt_pending_ram, len,
+                          !espt_pending_host ||
+                          memcmp(espt_pending_host, espt_pending_old,
+                                 len) != 0);
     }
 }
 
@@ -306,15 +316,14 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
     return ec && ec->cur[mmu_idx];
 }
 
-static void espt_set_gs(uintptr_t base)
+/*
+ * Point @cpu's generated code at the window at @base: blocks load it
+ * into a register when they start and after every call.
+ */
+static void espt_set_base(CPUState *cpu, uintptr_t base)
 {
-    if (espt_fsgsbase) {
-        asm volatile("wrgsbase %0" : : "r"(base) : "memory");
-    } else if (syscall(SYS_arch_prctl, ARCH_SET_GS, base) != 0) {
-        error_report("espt: cannot set the GS base: %s", strerror(errno));
-        abort();
-    }
-    espt_gs = base;
+    cpu->neg.espt_base = base;
+    espt_base = base;
 }
 
 /* Reserve @cpu's windows; on the vCPU's own thread. */
@@ -534,12 +543,35 @@ static void espt_refresh(CPUState *cpu, EsptCPU *ec, EsptWindow *w)
     qatomic_add(&espt_stats.kept, kept);
 }
 
+/*
+ * Take the block that espt_sigsegv found faulting too often off ESPT,
+ * unless the code buffer has been flushed since (and the block freed).
+ * A block whose accesses keep faulting (a loop touching each page of a
+ * new mapping once, the loader relocating each new process, the kernel
+ * copying to a new process's pages) pays a host fault and an mmap per
+ * page where the softmmu pays a TLB refill, and its pages seldom live
+ * long enough to repay that.  Its code is translated without ESPT from
+ * then on, as code that keeps storing to code pages is.
+ */
+static void espt_demote_faulting(void)
+{
+    TranslationBlock *tb = espt_demote_tb;
+
+    espt_demote_tb = NULL;
+    if (qatomic_read(&tb_ctx.tb_flush_count) == espt_demote_flushes) {
+        tlb_espt_demote(tb);
+    }
+}
+
 void espt_switch(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
     EsptWindow *w;
 
     espt_tables_sync();
+    if (unlikely(espt_demote_tb)) {
+        espt_demote_faulting();
+    }
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
     }
@@ -550,9 +582,9 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     if (unlikely(w->stale)) {
         espt_refresh(cpu, ec, w);
     }
-    if ((uintptr_t)w->base != espt_gs) {
-        espt_set_gs((uintptr_t)w->base);
-        espt_gs_win = w;
+    if ((uintptr_t)w->base != espt_base) {
+        espt_set_base(cpu, (uintptr_t)w->base);
+        espt_base_win = w;
         ESPT_COUNT(switches);
         /*
          * Back in the window of the last host fault, whose access may
@@ -685,14 +717,14 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
      * The rest of the running block may access memory: it must see the
      * new regime's window at once.
      */
-    if (espt_gs - (uintptr_t)ec->region < ESPT_NB_WINDOWS * ESPT_STRIDE) {
-        w = &ec->win[(espt_gs - (uintptr_t)ec->region) / ESPT_STRIDE];
+    if (espt_base - (uintptr_t)ec->region < ESPT_NB_WINDOWS * ESPT_STRIDE) {
+        w = &ec->win[(espt_base - (uintptr_t)ec->region) / ESPT_STRIDE];
         w = espt_window_get(ec, w->mmu_idx);
         if (w->stale) {
             espt_refresh(cpu, ec, w);
         }
-        espt_set_gs((uintptr_t)w->base);
-        espt_gs_win = w;
+        espt_set_base(cpu, (uintptr_t)w->base);
+        espt_base_win = w;
         ESPT_COUNT(switches);
     }
     return !espt_tracking;
@@ -890,7 +922,7 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
 
 bool espt_faulted_at(vaddr addr)
 {
-    return espt_fault_win && espt_fault_win == espt_gs_win &&
+    return espt_fault_win && espt_fault_win == espt_base_win &&
            !((espt_fault_addr ^ addr) & ~(ESPT_PAGE_SIZE - 1));
 }
 
@@ -1343,7 +1375,14 @@ static void espt_table_drop(EsptCPU *ec, EsptWindow *w, uint32_t first,
     }
 }
 
-void espt_tables_written(ram_addr_t ram, size_t len)
+/*
+ * A store of @len bytes at @ram has landed in guest tables; @changed if
+ * it changed them.  A store that left the bytes as they were drops
+ * nothing, but counts towards giving the table up like any other:
+ * Linux zeroes a freed table's page when it allocates it again, which
+ * would otherwise take the slow path for each of its 1,024 words.
+ */
+static void espt_tables_store(ram_addr_t ram, size_t len, bool changed)
 {
     GArray *drops = NULL;
     uint64_t page, last;
@@ -1367,6 +1406,8 @@ void espt_tables_written(ram_addr_t ram, size_t len)
         flood = ++tp->writes > ESPT_TABLE_FLOOD;
         if (flood) {
             ESPT_COUNT(table_floods);
+        } else if (!changed) {
+            continue;
         }
         espt_table_page_write(tp, ram, len, flood, &drops);
         if (!tp->nodes) {
@@ -1394,6 +1435,11 @@ void espt_tables_written(ram_addr_t ram, size_t len)
     if (drops) {
         g_array_free(drops, true);
     }
+}
+
+void espt_tables_written(ram_addr_t ram, size_t len)
+{
+    espt_tables_store(ram, len, true);
 }
 
 void espt_tables_writing(ram_addr_t ram, size_t len)
@@ -1540,10 +1586,10 @@ bool espt_demoted(uint64_t phys_pc)
     return ret;
 }
 
-/* The slow path of the ESPT access at host @pc, or 0. */
-static uintptr_t espt_slow_path(uintptr_t pc)
+/* The slow path of the ESPT access at host @pc, or 0, and its block. */
+static uintptr_t espt_slow_path(uintptr_t pc, TranslationBlock **ptb)
 {
-    const TranslationBlock *tb;
+    TranslationBlock *tb;
     const EsptRow *rows;
     uint32_t ofs;
     int lo, hi;
@@ -1567,6 +1613,7 @@ static uintptr_t espt_slow_path(uintptr_t pc)
         } else if (ofs >= rows[mid].fast_ofs + rows[mid].fast_len) {
             lo = mid + 1;
         } else {
+            *ptb = tb;
             return (uintptr_t)tb->tc.ptr + rows[mid].slow_ofs;
         }
     }
@@ -1603,20 +1650,25 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
 {
     ucontext_t *uc = puc;
     uintptr_t addr = (uintptr_t)si->si_addr;
+    TranslationBlock *tb;
     uintptr_t slow;
 
-    if (espt_gs && addr - espt_gs < ESPT_STRIDE) {
-        slow = espt_slow_path(uc->uc_mcontext.gregs[REG_RIP]);
+    if (espt_base && addr - espt_base < ESPT_STRIDE) {
+        slow = espt_slow_path(uc->uc_mcontext.gregs[REG_RIP], &tb);
         if (slow) {
             uc->uc_mcontext.gregs[REG_RIP] = slow;
             ESPT_COUNT(faults);
-            if (addr - espt_gs < ESPT_WINDOW_SIZE) {
-                espt_fault_win = espt_gs_win;
-                espt_fault_addr = addr - espt_gs;
+            if (++tb->espt_faults == ESPT_DEMOTE_FAULTS && !espt_demote_tb) {
+                espt_demote_tb = tb;
+                espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
             }
-            if (addr - espt_gs < ESPT_WINDOW_SIZE &&
-                test_bit((addr - espt_gs) >> ESPT_PAGE_BITS,
-                         espt_gs_win->mapped)) {
+            if (addr - espt_base < ESPT_WINDOW_SIZE) {
+                espt_fault_win = espt_base_win;
+                espt_fault_addr = addr - espt_base;
+            }
+            if (addr - espt_base < ESPT_WINDOW_SIZE &&
+                test_bit((addr - espt_base) >> ESPT_PAGE_BITS,
+                         espt_base_win->mapped)) {
                 ESPT_COUNT(faults_ro);
             }
             return;
@@ -1683,7 +1735,6 @@ bool espt_start(uint32_t max_maps)
                     "running as espt=off", strerror(errno));
         return false;
     }
-    espt_fsgsbase = qemu_getauxval(AT_HWCAP2) & (1 << 1);
     espt_budget = espt_vma_budget();
     if (max_maps > espt_budget) {
         warn_report("espt: espt-maps=%" PRIu32 " is more than "

@@ -8,10 +8,11 @@
  * With -accel tcg,espt=on, the guest loads and stores that generated
  * code makes at one mmu index (the one the translation block runs at)
  * are single host instructions into a "window": 4 GiB of QEMU's own
- * address space, one per vCPU and mmu index, whose base is in the vCPU
- * thread's GS register.  The host MMU translates them; what the window
- * does not map faults, and the fault resumes at the access's softmmu
- * slow path.  accel/tcg/espt.c describes the invariants.
+ * address space, one per vCPU, regime and mmu index, whose base the
+ * generated code keeps in a register.  The host MMU translates them;
+ * what the window does not map faults, and the fault resumes at the
+ * access's softmmu slow path.  accel/tcg/espt.c describes the
+ * invariants.
  */
 
 #ifndef EXEC_ESPT_H
@@ -95,7 +96,7 @@ void espt_switch(CPUState *cpu, int mmu_idx);
 
 /*
  * espt_enter: @cpu is about to run a block whose ESPT accesses are at
- * @mmu_idx (-1: none): point the thread's GS at that window.
+ * @mmu_idx (-1: none): point the vCPU's window base at that window.
  */
 static inline void espt_enter(CPUState *cpu, int mmu_idx)
 {
@@ -240,6 +241,11 @@ uint64_t espt_regime(CPUState *cpu);
  */
 void espt_demote(uint64_t phys_pc);
 bool espt_demoted(uint64_t phys_pc);
+/*
+ * Provided by cputlb.c: invalidate @tb, a block of @cpu's thread, and
+ * translate its code without ESPT from now on (espt_demote).
+ */
+void tlb_espt_demote(TranslationBlock *tb);
 
 /* Print the counters (-d espt, info espt). */
 void espt_dump_stats(GString *buf);
