@@ -88,6 +88,8 @@
 #include "tcg/tcg.h"
 #include "tb-jmp-cache.h"
 #include "tb-context.h"
+#include "qemu/timer.h"
+#include <setjmp.h>
 #define ESPT_HOST_OK 1
 #endif
 
@@ -103,6 +105,8 @@
 /* Windows per vCPU: address spaces times mmu indexes kept at once. */
 #define ESPT_NB_WINDOWS  48
 #define ESPT_NB_JC       16     /* jump caches per vCPU */
+/* Runs of at most this many pages are mapped with MAP_POPULATE. */
+#define ESPT_POPULATE_PAGES 16
 
 #ifdef ESPT_HOST_OK
 /* Whether the target's walks change nothing (see espt_refresh). */
@@ -196,6 +200,19 @@ typedef struct EsptJumpCache {
     uint64_t last_use;          /* 0: holds no regime */
 } EsptJumpCache;
 
+/*
+ * Pacing (see espt_pace): the vCPU's current period, what the upkeep of
+ * its windows cost in it, and how many periods it is still to spend
+ * off the fast path.
+ */
+typedef struct EsptPace {
+    int64_t start;              /* ns, start of the current period */
+    uint32_t faults;            /* host faults redirected in it */
+    uint32_t calls;             /* mmap and mprotect calls in it */
+    uint32_t off_left;          /* periods still to run off ESPT */
+    uint32_t off_next;          /* periods off at the next bad period */
+} EsptPace;
+
 typedef struct EsptCPU {
     QemuSpin lock;              /* windows and rmap; any thread */
     uint8_t *region;
@@ -210,6 +227,7 @@ typedef struct EsptCPU {
     EsptJumpCache jc[ESPT_NB_JC];
     uint64_t jc_gen;            /* jump cache flushes; any thread */
     uint64_t jc_clock;
+    EsptPace pace;
 } EsptCPU;
 
 typedef struct EsptStats {
@@ -232,6 +250,8 @@ typedef struct EsptStats {
     uint64_t tables;            /* tables registered for a window */
     uint64_t table_writes;      /* writes to registered tables */
     uint64_t table_floods;      /* tables given up after many writes */
+    uint64_t periods_on;        /* pacing periods run with ESPT */
+    uint64_t periods_off;       /* ... and without */
 } EsptStats;
 
 static bool espt_on;
@@ -258,6 +278,23 @@ static __thread uint32_t espt_fault_addr;
 #define ESPT_DEMOTE_FAULTS 64
 static __thread TranslationBlock *espt_demote_tb;
 static __thread unsigned espt_demote_flushes;
+
+/*
+ * Pacing: a period lasts ESPT_PERIOD_NS; one whose upkeep (host faults
+ * and mmap/mprotect calls, at the costs espt_calibrate measured) took
+ * more than ESPT_PACE_PERCENT of it sends the vCPU off the fast path
+ * for 1, 2, 4 ... ESPT_PACE_MAX_OFF periods.  This thread's faults and
+ * calls since the period began:
+ */
+#define ESPT_PERIOD_NS      (20 * 1000 * 1000)
+#define ESPT_PACE_PERCENT   15
+#define ESPT_PACE_MAX_OFF   32
+static __thread uint32_t espt_faults_now;
+static __thread uint32_t espt_calls_now;
+static int64_t espt_fault_ns = 20000, espt_call_ns = 10000;
+/* espt_calibrate's own fault, and where the handler sends it. */
+static __thread bool espt_calibrating;
+static __thread sigjmp_buf espt_calibrate_jmp;
 
 /*
  * This thread's store to a guest table that is about to land, if any,
@@ -313,7 +350,7 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
 
-    return ec && ec->cur[mmu_idx];
+    return ec && ec->cur[mmu_idx] && !ec->pace.off_left;
 }
 
 /*
@@ -452,6 +489,7 @@ found:
 static void espt_protect_page(EsptWindow *w, uint32_t n)
 {
     clear_bit(n, w->writable);
+    espt_calls_now++;
     if (mprotect(w->base + ((uint64_t)n << ESPT_PAGE_BITS), ESPT_PAGE_SIZE,
                  PROT_READ) != 0) {
         error_report("espt: cannot write-protect a window page: %s",
@@ -685,6 +723,59 @@ void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
     }
 }
 
+/*
+ * Pacing.  The fast path saves a TLB compare per access, but each page a
+ * window maps costs a host fault and an mmap, and each page it drops an
+ * munmap: tens of microseconds on some hosts, where a softmmu TLB refill
+ * costs well under one.  Short-lived processes (fork and exec, boot)
+ * touch many pages a few times each and pay more than they save.  So
+ * each vCPU adds up its upkeep, at the costs espt_calibrate measured, in
+ * periods of ESPT_PERIOD_NS, checked at regime switches (every kernel
+ * entry and exit, at least every timer tick).  After a period whose
+ * upkeep was more than ESPT_PACE_PERCENT of it, the vCPU runs code
+ * translated without ESPT (CF_ESPT_OFF in its cflags: TB lookups find
+ * that translation) for 1, 2, 4 ... ESPT_PACE_MAX_OFF periods, then
+ * tries ESPT again; a good period resets the backoff.  The windows stay
+ * coherent meanwhile (flushes still reach them) but are not filled, so
+ * the pages mapped before are there when the vCPU comes back.  Under
+ * icount the vCPU stays on ESPT, so that nothing depends on the host's
+ * clock.
+ */
+static void espt_pace(CPUState *cpu, EsptCPU *ec)
+{
+    EsptPace *p = &ec->pace;
+    int64_t now = get_clock();
+    int64_t len = now - p->start;
+    int64_t cost;
+
+    if (len < ESPT_PERIOD_NS) {
+        return;
+    }
+    cost = espt_faults_now * espt_fault_ns + espt_calls_now * espt_call_ns;
+    espt_faults_now = 0;
+    espt_calls_now = 0;
+    p->start = now;
+    if (p->off_left) {
+        ESPT_COUNT(periods_off);
+        if (--p->off_left) {
+            return;
+        }
+        cpu->tcg_cflags &= ~CF_ESPT_OFF;
+    } else {
+        ESPT_COUNT(periods_on);
+        if (cost * 100 <= len * ESPT_PACE_PERCENT ||
+            (cpu->tcg_cflags & CF_USE_ICOUNT)) {
+            p->off_next = 1;
+            return;
+        }
+        p->off_left = p->off_next;
+        p->off_next = MIN(p->off_next * 2, ESPT_PACE_MAX_OFF);
+        cpu->tcg_cflags |= CF_ESPT_OFF;
+    }
+    /* Leave the chain of blocks of the other kind at the next block. */
+    qatomic_set(&cpu->neg.icount_decr.u16.high, -1);
+}
+
 bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
 {
     EsptCPU *ec = espt_cpu(cpu);
@@ -696,6 +787,7 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
     if (!ec) {
         ec = espt_cpu_create(cpu);
     }
+    espt_pace(cpu, ec);
     /* A write to a table of the regime to run must have dropped. */
     espt_tables_sync();
     if (ec->regime == regime) {
@@ -733,6 +825,7 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
 /* Make [p, p + len) inaccessible again. */
 static void espt_reserve(uint8_t *p, size_t len)
 {
+    espt_calls_now++;
     if (mmap(p, len, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
              -1, 0) == MAP_FAILED) {
@@ -990,10 +1083,16 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
     if (qatomic_read(&espt_nb_runs) >= espt_budget) {
         espt_make_room(ec, w);
     }
+    /*
+     * The access that asked for a short run retries at once: enter its
+     * host page table entries now rather than through another fault.
+     */
+    espt_calls_now++;
     if (mmap(w->base + page, len,
              writable ? PROT_READ | PROT_WRITE : PROT_READ,
-             MAP_SHARED | MAP_FIXED, rb->fd,
-             rb->fd_offset + offset) == MAP_FAILED) {
+             MAP_SHARED | MAP_FIXED |
+             (nb_pages <= ESPT_POPULATE_PAGES ? MAP_POPULATE : 0),
+             rb->fd, rb->fd_offset + offset) == MAP_FAILED) {
         /* Leave the pages to the slow path; MAP_FIXED may have unmapped. */
         for (i = 0; i < nb_pages; i++) {
             if (test_bit(n + i, w->mapped)) {
@@ -1653,11 +1752,15 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
     TranslationBlock *tb;
     uintptr_t slow;
 
+    if (unlikely(espt_calibrating)) {
+        siglongjmp(espt_calibrate_jmp, 1);
+    }
     if (espt_base && addr - espt_base < ESPT_STRIDE) {
         slow = espt_slow_path(uc->uc_mcontext.gregs[REG_RIP], &tb);
         if (slow) {
             uc->uc_mcontext.gregs[REG_RIP] = slow;
             ESPT_COUNT(faults);
+            espt_faults_now++;
             if (++tb->espt_faults == ESPT_DEMOTE_FAULTS && !espt_demote_tb) {
                 espt_demote_tb = tb;
                 espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
@@ -1681,6 +1784,57 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
      */
     espt_report_crash(sig, si, uc);
     sigaction(SIGSEGV, &espt_old_segv, NULL);
+}
+
+/*
+ * Measure what pacing charges for the upkeep of windows on this host: an
+ * mmap of a shared file page into a reserved range (and the one that
+ * reserves it again), and a host fault delivered to our handler.
+ */
+static void espt_calibrate(void)
+{
+    enum { N = 16 };
+    /* volatile: the loads and stores below are what is measured */
+    volatile uint8_t *area;
+    int64_t t;
+    int fd, i;
+
+    fd = memfd_create("espt-calibrate", MFD_CLOEXEC);
+    area = mmap(NULL, ESPT_PAGE_SIZE, PROT_NONE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (fd < 0 || area == MAP_FAILED || ftruncate(fd, ESPT_PAGE_SIZE)) {
+        goto out;   /* keep the defaults */
+    }
+    t = get_clock();
+    for (i = 0; i < N; i++) {
+        if (mmap((void *)area, ESPT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+            goto out;
+        }
+        area[0] = i;
+        if (mmap((void *)area, ESPT_PAGE_SIZE, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                 -1, 0) == MAP_FAILED) {
+            goto out;
+        }
+    }
+    espt_call_ns = MAX((get_clock() - t) / (2 * N), 100);
+    t = get_clock();
+    espt_calibrating = true;
+    for (i = 0; i < N; i++) {
+        if (!sigsetjmp(espt_calibrate_jmp, 1)) {
+            (void)area[0];
+        }
+    }
+    espt_calibrating = false;
+    espt_fault_ns = MAX((get_clock() - t) / N, 100);
+out:
+    if (area != MAP_FAILED) {
+        munmap((void *)area, ESPT_PAGE_SIZE);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
 }
 
 static uint64_t espt_vma_budget(void)
@@ -1736,6 +1890,7 @@ bool espt_start(uint32_t max_maps)
         return false;
     }
     espt_budget = espt_vma_budget();
+    espt_calibrate();
     if (max_maps > espt_budget) {
         warn_report("espt: espt-maps=%" PRIu32 " is more than "
                     "vm.max_map_count allows; using %" PRIu64,
@@ -1769,7 +1924,9 @@ void espt_dump_stats(GString *buf)
         " table-floods %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
         " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
-        " runs-peak %" PRIu64 " budget %" PRIu64 "\n",
+        " runs-peak %" PRIu64 " budget %" PRIu64
+        " periods-on %" PRIu64 " periods-off %" PRIu64
+        " fault-ns %" PRId64 " call-ns %" PRId64 "\n",
         qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.faults_ro),
         qatomic_read(&espt_stats.maps),
         qatomic_read(&espt_stats.fill_runs),
@@ -1789,7 +1946,10 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.no_map),
         qatomic_read(&espt_stats.map_fail),
         qatomic_read(&espt_nb_mapped), qatomic_read(&espt_nb_runs),
-        qatomic_read(&espt_runs_peak), espt_budget);
+        qatomic_read(&espt_runs_peak), espt_budget,
+        qatomic_read(&espt_stats.periods_on),
+        qatomic_read(&espt_stats.periods_off),
+        espt_fault_ns, espt_call_ns);
 }
 
 #else /* !ESPT_HOST_OK */
