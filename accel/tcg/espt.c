@@ -61,6 +61,13 @@
  * data) are intact.  The handler allocates nothing and takes no lock but
  * the TB lookup's.  Any other SIGSEGV is a crash, reported as one.
  *
+ * Leaving the fast path.  A block whose accesses keep faulting is
+ * translated without ESPT from then on (espt_demote_faulting), and a
+ * vCPU whose windows cost more to keep than they save runs blocks
+ * translated without ESPT for a while (espt_pace).  Blocks without ESPT
+ * accesses are always correct; the windows stay coherent whichever
+ * kind runs.
+ *
  * Host limits.  Every mmap into a window may cost the host two VMAs; the
  * count of mmaps into windows not emptied since stays under a budget
  * derived from vm.max_map_count: the vCPU's least recently used windows
