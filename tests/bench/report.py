@@ -27,7 +27,7 @@ TITLE = {"native": "native", "user": "user mode", "espt-on": "espt=on",
 OS_JOBS = ["boot", "forkexec", "pagefault", "pipe", "tar"]
 SHOWN = ["faults", "ro-faults", "maps", "unmaps", "write-protects",
          "window-drops", "evictions", "switches", "jump-caches-kept",
-         "prefills", "runs-peak"]
+         "prefills", "periods-off", "runs-peak"]
 
 times, missing, ctrs, order = {}, set(), {}, []
 for r in rows:
@@ -141,7 +141,8 @@ time:
   the same binaries in a chroot of the same tree: no memory
   virtualization, the practical ceiling.
 * **native** (i386): the same binaries on the host in that chroot, the
-  physical limit.
+  physical limit; reported as not available where the host's kernel
+  does not run 32-bit x86 programs.
 
 Times: in system modes the guest's clock around each job (`date` in the
 guest), so boot is not included; `boot` is the guest's uptime when init

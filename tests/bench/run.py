@@ -35,7 +35,8 @@ PATH = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/games"
 COUNTERS = ["faults", "ro-faults", "maps", "fill-runs", "unmaps",
             "write-protects", "window-drops", "evictions", "switches",
             "jump-caches-kept", "prefills", "refreshes", "refresh-kept",
-            "demoted", "unmirrorable", "map-failures"]
+            "demoted", "unmirrorable", "map-failures", "periods-on",
+            "periods-off"]
 # Gauges recorded as they stand when a job ends (runs-peak: the most
 # mmaps mapped at once since QEMU started).
 GAUGES = ["runs-peak"]
@@ -84,6 +85,19 @@ def espt_available(arch):
                         "stdio", "-accel", "tcg,espt=on"],
                        input=b"quit\n", stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
+    return r.returncode == 0
+
+
+def native_available(arch):
+    """Whether this host's kernel runs ARCH's programs itself.
+
+    Where another binfmt_misc handler would emulate them, run_chroot
+    refuses the run with its own message."""
+    if foreign_handler(arch):
+        return True
+    r = subprocess.run(["chroot", os.path.join(out, "root-" + arch),
+                        "/bin/true"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
     return r.returncode == 0
 
 
@@ -305,17 +319,24 @@ def main():
                 "espt_counters"])
     avail = {}
     for arch in ARCH:
-        avail[arch] = espt_available(arch)
-        if not avail[arch]:
+        avail[arch, "espt-on"] = espt_available(arch)
+        if not avail[arch, "espt-on"]:
             say("%s: espt=on is not available in this build; "
                 "reported as such" % arch)
-            for j in ["boot"] + jobs:
-                w.writerow([arch, j, "espt-on", 0, "", "not available", ""])
+        if "native" in ARCH[arch]["modes"]:
+            avail[arch, "native"] = native_available(arch)
+            if not avail[arch, "native"]:
+                say("%s: this host's kernel does not run %s programs; "
+                    "native reported as not available" % (arch, arch))
+        for mode in ("espt-on", "native"):
+            if not avail.get((arch, mode), True):
+                for j in ["boot"] + jobs:
+                    w.writerow([arch, j, mode, 0, "", "not available", ""])
     ref = {}
     for rep in range(1, reps + 1):
         for arch, a in ARCH.items():
             for mode in a["modes"]:
-                if mode == "espt-on" and not avail[arch]:
+                if not avail.get((arch, mode), True):
                     continue
                 label = "rep %d/%d %s %s" % (rep, reps, arch, mode)
                 if mode in ("native", "user"):
