@@ -208,14 +208,12 @@ typedef struct EsptJumpCache {
 } EsptJumpCache;
 
 /*
- * Pacing (see espt_pace): the vCPU's current period, what the upkeep of
- * its windows cost in it, and how many periods it is still to spend
- * off the fast path.
+ * Pacing (see espt_pace): the vCPU's current period, and how many
+ * periods it is still to spend off the fast path.  What the upkeep
+ * cost in the period is counted per thread (espt_faults_now).
  */
 typedef struct EsptPace {
     int64_t start;              /* ns, start of the current period */
-    uint32_t faults;            /* host faults redirected in it */
-    uint32_t calls;             /* mmap and mprotect calls in it */
     uint32_t off_left;          /* periods still to run off ESPT */
     uint32_t off_next;          /* periods off at the next bad period */
 } EsptPace;
@@ -361,13 +359,15 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
 }
 
 /*
- * Point @cpu's generated code at the window at @base: blocks load it
- * into a register when they start and after every call.
+ * Point @cpu's generated code at window @w: blocks load its base into a
+ * register when they start and after every call.
  */
-static void espt_set_base(CPUState *cpu, uintptr_t base)
+static void espt_set_base(CPUState *cpu, EsptWindow *w)
 {
-    cpu->neg.espt_base = base;
-    espt_base = base;
+    cpu->neg.espt_base = (uintptr_t)w->base;
+    espt_base = (uintptr_t)w->base;
+    espt_base_win = w;
+    ESPT_COUNT(switches);
 }
 
 /* Reserve @cpu's windows; on the vCPU's own thread. */
@@ -628,9 +628,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
         espt_refresh(cpu, ec, w);
     }
     if ((uintptr_t)w->base != espt_base) {
-        espt_set_base(cpu, (uintptr_t)w->base);
-        espt_base_win = w;
-        ESPT_COUNT(switches);
+        espt_set_base(cpu, w);
         /*
          * Back in the window of the last host fault, whose access may
          * have raised a guest fault that the guest has handled since (a
@@ -822,9 +820,7 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
         if (w->stale) {
             espt_refresh(cpu, ec, w);
         }
-        espt_set_base(cpu, (uintptr_t)w->base);
-        espt_base_win = w;
-        ESPT_COUNT(switches);
+        espt_set_base(cpu, w);
     }
     return !espt_tracking;
 }
