@@ -106,6 +106,7 @@
 #define ESPT_PAGE_SIZE   (1ull << ESPT_PAGE_BITS)
 #define ESPT_WINDOW_SIZE (1ull << ESPT_WINDOW_BITS)
 #define ESPT_WINDOW_PAGES (ESPT_WINDOW_SIZE >> ESPT_PAGE_BITS)
+#define ESPT_MB_SHIFT    (20 - ESPT_PAGE_BITS)  /* pages to MiB */
 /* Window plus guard, rounded up: accesses may run 15 bytes past 4 GiB. */
 #define ESPT_STRIDE      (2 * ESPT_WINDOW_SIZE)
 #define ESPT_MAX_CPUS    1024
@@ -169,6 +170,7 @@ typedef struct EsptWindow {
     unsigned long *mapped;      /* one bit per guest page */
     unsigned long *writable;    /* ... of those mapped writable */
     unsigned long *in_large;    /* ... of those part of a large page */
+    unsigned long *large_mb;    /* per MiB: pages in_large since emptied */
     unsigned long *local;       /* ... of those not global */
     unsigned long *suspect;     /* ... of those to check (if !stale_all) */
     uint32_t sus_lo, sus_hi;    /* suspect pages lie in [sus_lo, sus_hi) */
@@ -181,7 +183,7 @@ typedef struct EsptWindow {
     uint32_t *ram;
     uint32_t *next, *prev;
     uint32_t nb_mapped;
-    uint32_t nb_runs;           /* mmaps since the window was empty */
+    uint32_t nb_runs;           /* host VMAs its pages take (see below) */
     uint32_t lo, hi;            /* mapped pages lie in [lo, hi) */
     uint64_t large;             /* bit L: pages of 2^L-byte guest pages */
     uint32_t gen;               /* counts emptyings; tables registered */
@@ -228,6 +230,7 @@ typedef struct EsptCPU {
     uint64_t asid_mask;         /* ... and the bits of it naming the ASID */
     uint64_t clock;
     EsptWindow *cur[NB_MMU_MODES];  /* windows of the current regime */
+    uint32_t idx_used;          /* bit I: a window was taken for mmu_idx I */
     EsptWindow win[ESPT_NB_WINDOWS];
     EsptJumpCache jc[ESPT_NB_JC];
     uint64_t jc_gen;            /* jump cache flushes; any thread */
@@ -473,6 +476,7 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
         w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
         w->writable = bitmap_new(ESPT_WINDOW_PAGES);
         w->in_large = bitmap_new(ESPT_WINDOW_PAGES);
+        w->large_mb = bitmap_new(ESPT_WINDOW_PAGES >> ESPT_MB_SHIFT);
         w->local = bitmap_new(ESPT_WINDOW_PAGES);
         w->suspect = bitmap_new(ESPT_WINDOW_PAGES);
         w->sus_lo = ESPT_WINDOW_PAGES;
@@ -484,6 +488,7 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
     }
     w->in_use = true;
     w->mmu_idx = mmu_idx;
+    qatomic_or(&ec->idx_used, 1u << mmu_idx);
     w->regime = ec->regime;
 found:
     w->last_use = ++ec->clock;
@@ -492,10 +497,49 @@ found:
     return w;
 }
 
+/*
+ * Whether mapped guest page @n of @w starts a host VMA: the kernel merges
+ * an mmap of the RAM file with its neighbours where the file offsets
+ * follow on and the protections agree, and mprotect splits and merges
+ * the same way.  w->nb_runs counts these starts, so that it falls as
+ * pages go (each run between two others also takes one VMA of the
+ * reservation, which the budget allows for).
+ */
+static bool espt_run_starts(EsptWindow *w, uint64_t n)
+{
+    if (n >= ESPT_WINDOW_PAGES || !test_bit(n, w->mapped)) {
+        return false;
+    }
+    return n == 0 || !test_bit(n - 1, w->mapped) ||
+           w->ram[n - 1] + 1 != w->ram[n] ||
+           test_bit(n - 1, w->writable) != test_bit(n, w->writable);
+}
+
+/* The runs that page @n and its successor start, before and after a change. */
+static int espt_runs_at(EsptWindow *w, uint32_t n)
+{
+    return espt_run_starts(w, n) + espt_run_starts(w, (uint64_t)n + 1);
+}
+
+static void espt_runs_add(EsptWindow *w, int delta)
+{
+    if (delta) {
+        uint64_t runs = qatomic_add_fetch(&espt_nb_runs, delta);
+
+        w->nb_runs += delta;
+        if (runs > qatomic_read(&espt_runs_peak)) {
+            qatomic_set(&espt_runs_peak, runs);
+        }
+    }
+}
+
 /* Make mapped page @n of @w read-only; under ec->lock. */
 static void espt_protect_page(EsptWindow *w, uint32_t n)
 {
+    int runs = -espt_runs_at(w, n);
+
     clear_bit(n, w->writable);
+    espt_runs_add(w, runs + espt_runs_at(w, n));
     espt_calls_now++;
     if (mprotect(w->base + ((uint64_t)n << ESPT_PAGE_BITS), ESPT_PAGE_SIZE,
                  PROT_READ) != 0) {
@@ -651,6 +695,7 @@ static void espt_jmp_cache_empty(CPUJumpCache *jc)
     for (int i = 0; i < TB_JMP_CACHE_SIZE; i++) {
         qatomic_set(&jc->array[i].tb, NULL);
     }
+    jc->used = 0;
 }
 
 /* Point cpu->tb_jmp_cache at the jump cache of the current regime. */
@@ -700,17 +745,30 @@ void espt_jmp_cache_flush(CPUState *cpu)
     }
 }
 
+/*
+ * Clear entries [i0, i0 + n), those of one page, in every jump cache of
+ * the vCPU that may hold some: a guest that flushes a page at each
+ * kmap (Linux with highmem) would otherwise pay a sweep of all of them.
+ */
 void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n)
 {
     EsptCPU *ec = espt_cpu(cpu);
+    unsigned page_bits = TB_JMP_CACHE_BITS / 2;     /* as tb-hash.h */
+    uint64_t bucket = 1ull << (i0 >> page_bits);
     unsigned i, k;
 
+    QEMU_BUILD_BUG_ON(TB_JMP_CACHE_SIZE >> (TB_JMP_CACHE_BITS / 2) > 64);
+    assert(n == 1u << page_bits && !(i0 & (n - 1)));
     for (i = 0; ec && i < ESPT_NB_JC; i++) {
         CPUJumpCache *jc = ec->jc[i].cache;
 
-        for (k = 0; jc && k < n; k++) {
+        if (!jc || !(jc->used & bucket)) {
+            continue;
+        }
+        for (k = 0; k < n; k++) {
             qatomic_set(&jc->array[i0 + k].tb, NULL);
         }
+        jc->used &= ~bucket;
     }
 }
 
@@ -896,6 +954,8 @@ static void espt_rmap_del(EsptCPU *ec, EsptWindow *w, uint32_t n)
 /* Forget that guest page @n is mapped; the caller unmaps it. */
 static void espt_forget(EsptCPU *ec, EsptWindow *w, uint32_t n)
 {
+    int runs = -espt_runs_at(w, n);
+
     espt_rmap_del(ec, w, n);
     clear_bit(n, w->mapped);
     clear_bit(n, w->writable);
@@ -904,6 +964,7 @@ static void espt_forget(EsptCPU *ec, EsptWindow *w, uint32_t n)
     clear_bit(n, w->suspect);
     w->nb_mapped--;
     qatomic_dec(&espt_nb_mapped);
+    espt_runs_add(w, runs + espt_runs_at(w, n));
 }
 
 /*
@@ -947,11 +1008,11 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
     if (w->nb_mapped == 0) {
         /* The window's tables no longer concern it. */
         qatomic_inc(&w->gen);
-        qatomic_sub(&espt_nb_runs, w->nb_runs);
-        w->nb_runs = 0;
+        assert(w->nb_runs == 0);
         w->lo = ESPT_WINDOW_PAGES;
         w->hi = 0;
         w->large = 0;
+        bitmap_zero(w->large_mb, ESPT_WINDOW_PAGES >> ESPT_MB_SHIFT);
         w->stale = w->stale_all = false;
     }
 }
@@ -967,12 +1028,20 @@ static void espt_drop_window(EsptCPU *ec, EsptWindow *w)
 }
 
 /*
- * Over the VMA budget: drop this vCPU's least recently used windows that
- * are not current, then, if that is not enough, @w; under ec->lock.
+ * Near the VMA budget: drop this vCPU's least recently used windows that
+ * are not current, then, if that is not enough, @w; under ec->lock.  An
+ * unmap or a write-protect in the middle of a run splits it, one or two
+ * more runs that no map asks room for: the maps leave an eighth of the
+ * budget for them.
  */
+static bool espt_full(void)
+{
+    return qatomic_read(&espt_nb_runs) + espt_budget / 8 >= espt_budget;
+}
+
 static void espt_make_room(EsptCPU *ec, EsptWindow *w)
 {
-    while (qatomic_read(&espt_nb_runs) >= espt_budget) {
+    while (espt_full()) {
         EsptWindow *lru = NULL;
         int i, j;
 
@@ -1022,10 +1091,21 @@ bool espt_faulted_at(vaddr addr)
            !((espt_fault_addr ^ addr) & ~(ESPT_PAGE_SIZE - 1));
 }
 
+bool espt_fault_take(vaddr addr)
+{
+    if (!espt_faulted_at(addr)) {
+        return false;
+    }
+    espt_fault_win = NULL;
+    return true;
+}
+
 /* Record that guest page @n of @w maps RAM page @ram; under ec->lock. */
 static void espt_note_map(EsptCPU *ec, EsptWindow *w, uint32_t n,
                           uint32_t ram, unsigned flags, unsigned lg_bits)
 {
+    int runs = -espt_runs_at(w, n);
+
     if (!test_bit(n, w->mapped)) {
         set_bit(n, w->mapped);
         w->nb_mapped++;
@@ -1048,9 +1128,11 @@ static void espt_note_map(EsptCPU *ec, EsptWindow *w, uint32_t n,
     if (lg_bits > ESPT_PAGE_BITS && lg_bits < 64) {
         w->large |= 1ull << lg_bits;
         set_bit(n, w->in_large);
+        set_bit(n >> ESPT_MB_SHIFT, w->large_mb);
     } else {
         clear_bit(n, w->in_large);
     }
+    espt_runs_add(w, runs + espt_runs_at(w, n));
 }
 
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
@@ -1083,7 +1165,7 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
     }
 
     qemu_spin_lock(&ec->lock);
-    if (qatomic_read(&espt_nb_runs) >= espt_budget) {
+    if (espt_full()) {
         espt_make_room(ec, w);
     }
     /*
@@ -1107,10 +1189,6 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
         ESPT_COUNT(map_fail);
         return;
     }
-    w->nb_runs++;
-    if (qatomic_inc_fetch(&espt_nb_runs) > qatomic_read(&espt_runs_peak)) {
-        qatomic_set(&espt_runs_peak, qatomic_read(&espt_nb_runs));
-    }
     qatomic_add(&espt_stats.maps, nb_pages);
     if (nb_pages > 1) {
         ESPT_COUNT(fill_runs);
@@ -1129,7 +1207,8 @@ void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
     vaddr last;
     int i;
 
-    if (!ec || addr >= ESPT_WINDOW_SIZE) {
+    if (!ec || addr >= ESPT_WINDOW_SIZE ||
+        !(qatomic_read(&ec->idx_used) & (1u << mmu_idx))) {
         return;
     }
     last = MIN(addr + len - 1, ESPT_WINDOW_SIZE - 1);
@@ -1151,11 +1230,17 @@ void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
          */
         for (large = w->large; large; large &= large - 1) {
             vaddr mask = (1ull << ctz64(large)) - 1;
+            uint32_t first = (addr & ~mask) >> ESPT_PAGE_BITS;
+            uint32_t end = MIN(last | mask, ESPT_WINDOW_SIZE - 1)
+                           >> ESPT_PAGE_BITS;
 
-            espt_unmap_pages(ec, w, w->in_large,
-                             (addr & ~mask) >> ESPT_PAGE_BITS,
-                             MIN(last | mask, ESPT_WINDOW_SIZE - 1)
-                             >> ESPT_PAGE_BITS);
+            /* Most flushes touch no large page: skip a sweep of in_large. */
+            if (find_next_bit(w->large_mb, (end >> ESPT_MB_SHIFT) + 1,
+                              first >> ESPT_MB_SHIFT) >
+                end >> ESPT_MB_SHIFT) {
+                continue;
+            }
+            espt_unmap_pages(ec, w, w->in_large, first, end);
         }
     }
     qemu_spin_unlock(&ec->lock);
@@ -1997,6 +2082,11 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
 }
 
 bool espt_faulted_at(vaddr addr)
+{
+    return false;
+}
+
+bool espt_fault_take(vaddr addr)
 {
     return false;
 }

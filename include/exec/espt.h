@@ -153,6 +153,11 @@ bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page);
 int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page);
 /* Did the thread's last host fault in a window hit the page of @addr? */
 bool espt_faulted_at(vaddr addr);
+/*
+ * ... and if so, forget it: the slow path of that access mirrors the
+ * page, and no later access of a block without ESPT does.
+ */
+bool espt_fault_take(vaddr addr);
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
 void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len);
 void espt_flush(CPUState *cpu, int mmu_idx);

@@ -11,6 +11,9 @@ Modes, per architecture, each repetition running every mode once, in turn:
   debian    Debian 12's qemu-system-*, -accel tcg
 The first mode that runs (native or user) sets each job's reference
 output; every other run must print the same checksum or the run fails.
+For a quick comparison, BENCH_ARCHS and BENCH_MODES (space-separated)
+limit a run to some architectures and modes; the report then shows
+only those.
 System modes boot the guest on build/bench/initrd-ARCH.cpio; the times
 are the guest's clock around each job, user and native the host's.
 """
@@ -333,10 +336,13 @@ def main():
                 for j in ["boot"] + jobs:
                     w.writerow([arch, j, mode, 0, "", "not available", ""])
     ref = {}
+    archs = os.environ.get("BENCH_ARCHS", "").split() or list(ARCH)
+    modes = os.environ.get("BENCH_MODES", "").split()
     for rep in range(1, reps + 1):
-        for arch, a in ARCH.items():
-            for mode in a["modes"]:
-                if not avail.get((arch, mode), True):
+        for arch in archs:
+            for mode in ARCH[arch]["modes"]:
+                if not avail.get((arch, mode), True) or \
+                        (modes and mode not in modes):
                     continue
                 label = "rep %d/%d %s %s" % (rep, reps, arch, mode)
                 if mode in ("native", "user"):
