@@ -299,6 +299,8 @@ static __thread unsigned espt_demote_flushes;
 #define ESPT_PACE_MAX_OFF   32
 static __thread uint32_t espt_faults_now;
 static __thread uint32_t espt_calls_now;
+static __thread uint8_t espt_pace_tick;
+uint32_t espt_vcpus_off;
 static int64_t espt_fault_ns = 20000, espt_call_ns = 10000;
 /* espt_calibrate's own fault, and where the handler sends it. */
 static __thread bool espt_calibrating;
@@ -652,6 +654,8 @@ static void espt_demote_faulting(void)
     }
 }
 
+static void espt_pace(CPUState *cpu, EsptCPU *ec);
+
 void espt_switch(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
@@ -663,6 +667,9 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     }
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
+    }
+    if (unlikely(!++espt_pace_tick)) {
+        espt_pace(cpu, ec);
     }
     w = ec->cur[mmu_idx];
     if (unlikely(!w)) {
@@ -793,8 +800,9 @@ void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
  * costs well under one.  Short-lived processes (fork and exec, boot)
  * touch many pages a few times each and pay more than they save.  So
  * each vCPU adds up its upkeep, at the costs espt_calibrate measured, in
- * periods of ESPT_PERIOD_NS, checked at regime switches (every kernel
- * entry and exit, at least every timer tick).  After a period whose
+ * periods of ESPT_PERIOD_NS, checked at regime switches and at every
+ * 256th block a vCPU enters from its main loop (espt_switch, and
+ * espt_tick while it runs paced off, where blocks make no ESPT access).  After a period whose
  * upkeep was more than ESPT_PACE_PERCENT of it, the vCPU runs code
  * translated without ESPT (CF_ESPT_OFF in its cflags: TB lookups find
  * that translation) for 1, 2, 4 ... ESPT_PACE_MAX_OFF periods, then
@@ -824,6 +832,7 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
             return;
         }
         cpu->tcg_cflags &= ~CF_ESPT_OFF;
+        qatomic_dec(&espt_vcpus_off);
     } else {
         ESPT_COUNT(periods_on);
         if (cost * 100 <= len * ESPT_PACE_PERCENT ||
@@ -834,9 +843,24 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
         p->off_left = p->off_next;
         p->off_next = MIN(p->off_next * 2, ESPT_PACE_MAX_OFF);
         cpu->tcg_cflags |= CF_ESPT_OFF;
+        qatomic_inc(&espt_vcpus_off);
     }
     /* Leave the chain of blocks of the other kind at the next block. */
     qatomic_set(&cpu->neg.icount_decr.u16.high, -1);
+}
+
+/*
+ * Every 256th block a paced-off vCPU enters from the main loop: a guest
+ * that never switches regime (an i386 process computing, whose kernel
+ * entries keep CR3) must come back to ESPT on time.
+ */
+void espt_tick(CPUState *cpu)
+{
+    EsptCPU *ec = espt_cpu(cpu);
+
+    if (ec && !++espt_pace_tick) {
+        espt_pace(cpu, ec);
+    }
 }
 
 bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
@@ -2057,7 +2081,13 @@ bool espt_serves(unsigned long_bits, unsigned page_bits)
     return false;
 }
 
+uint32_t espt_vcpus_off;
+
 void espt_switch(CPUState *cpu, int mmu_idx)
+{
+}
+
+void espt_tick(CPUState *cpu)
 {
 }
 

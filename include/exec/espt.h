@@ -93,6 +93,9 @@ bool espt_enabled(void);
 bool espt_serves(unsigned long_bits, unsigned page_bits);
 
 void espt_switch(CPUState *cpu, int mmu_idx);
+/* How many vCPUs run paced off ESPT, and their clock (see espt_pace). */
+extern uint32_t espt_vcpus_off;
+void espt_tick(CPUState *cpu);
 
 /*
  * espt_enter: @cpu is about to run a block whose ESPT accesses are at
@@ -102,6 +105,8 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
 {
     if (mmu_idx >= 0) {
         espt_switch(cpu, mmu_idx);
+    } else if (unlikely(qatomic_read(&espt_vcpus_off))) {
+        espt_tick(cpu);
     }
 }
 
