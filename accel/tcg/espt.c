@@ -801,9 +801,10 @@ void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
  * touch many pages a few times each and pay more than they save.  So
  * each vCPU adds up its upkeep, at the costs espt_calibrate measured, in
  * periods of ESPT_PERIOD_NS, checked at regime switches and at every
- * 256th block a vCPU enters from its main loop (espt_switch, and
- * espt_tick while it runs paced off, where blocks make no ESPT access).  After a period whose
- * upkeep was more than ESPT_PACE_PERCENT of it, the vCPU runs code
+ * 256th block the vCPU enters through a lookup rather than a direct
+ * jump (espt_switch; espt_tick while it runs paced off, when its blocks
+ * make no ESPT access).  After a period whose upkeep was more than
+ * ESPT_PACE_PERCENT of it, the vCPU runs code
  * translated without ESPT (CF_ESPT_OFF in its cflags: TB lookups find
  * that translation) for 1, 2, 4 ... ESPT_PACE_MAX_OFF periods, then
  * tries ESPT again; a good period resets the backoff.  The windows stay
