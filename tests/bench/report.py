@@ -224,8 +224,9 @@ p("## ESPT counters per program")
 p()
 p("Changes of the counters (HMP `info espt`) during each job, "
   "median over the repetitions, espt=on runs; `boot` counts from QEMU's "
-  "start.  `runs-peak` is not a change but the most `mmap`s mapped at "
-  "once since QEMU started, as it stood when the job ended; - marks a "
+  "start.  `runs-peak` is not a change but the most runs of pages (host "
+  "VMAs) mapped at once since QEMU started, as it stood when the job "
+  "ended; - marks a "
   "counter the run did not record.")
 for arch in arches:
     ks = [j for j in order if (arch, j) in ctrs]
