@@ -68,11 +68,11 @@
  * accesses are always correct; the windows stay coherent whichever
  * kind runs.
  *
- * Host limits.  Every mmap into a window may cost the host two VMAs; the
- * count of mmaps into windows not emptied since stays under a budget
- * derived from vm.max_map_count: the vCPU's least recently used windows
- * other than the current ones are dropped whole first, then, if need
- * be, the window being filled.
+ * Host limits.  The host VMAs the windows take, counted as the kernel
+ * merges them (espt_run_starts), stay under a budget derived from
+ * vm.max_map_count: the vCPU's least recently used windows other than
+ * the current ones are dropped whole first, then, if need be, the
+ * window being filled.
  */
 
 #include "qemu/osdep.h"
@@ -851,7 +851,7 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
 }
 
 /*
- * Every 256th block a paced-off vCPU enters from the main loop: a guest
+ * Every 256th block a paced-off vCPU enters through a lookup: a guest
  * that never switches regime (an i386 process computing, whose kernel
  * entries keep CR3) must come back to ESPT on time.
  */
@@ -1110,15 +1110,10 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
     return test_bit(n, w->writable) ? PAGE_READ | PAGE_WRITE : PAGE_READ;
 }
 
-bool espt_faulted_at(vaddr addr)
-{
-    return espt_fault_win && espt_fault_win == espt_base_win &&
-           !((espt_fault_addr ^ addr) & ~(ESPT_PAGE_SIZE - 1));
-}
-
 bool espt_fault_take(vaddr addr)
 {
-    if (!espt_faulted_at(addr)) {
+    if (!espt_fault_win || espt_fault_win != espt_base_win ||
+        ((espt_fault_addr ^ addr) & ~(ESPT_PAGE_SIZE - 1))) {
         return false;
     }
     espt_fault_win = NULL;
@@ -2110,11 +2105,6 @@ bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page)
 int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
 {
     return 0;
-}
-
-bool espt_faulted_at(vaddr addr)
-{
-    return false;
 }
 
 bool espt_fault_take(vaddr addr)

@@ -156,11 +156,10 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
 bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page);
 /* ... and with which rights: 0, PAGE_READ or PAGE_READ | PAGE_WRITE. */
 int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page);
-/* Did the thread's last host fault in a window hit the page of @addr? */
-bool espt_faulted_at(vaddr addr);
 /*
- * ... and if so, forget it: the slow path of that access mirrors the
- * page, and no later access of a block without ESPT does.
+ * Did the thread's last host fault in a window hit the page of @addr?
+ * If so, forget it: the slow path of that access mirrors the page, and
+ * no later access of a block without ESPT does.
  */
 bool espt_fault_take(vaddr addr);
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
