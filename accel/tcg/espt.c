@@ -425,11 +425,12 @@ static void espt_unmap_pages(EsptCPU *ec, EsptWindow *w, unsigned long *which,
  * The window of the current regime at @mmu_idx: found, or else a window
  * never used, or else the least recently used of those whose regime
  * differs only in the ASID, keeping its global pages (which hold in
- * every address space, as a TLB may keep them), or else the least
- * recently used of all.  Where ESPT tracks the guest's tables, any
- * window of @mmu_idx is such a twin, and it keeps every page that a
- * walk of the new regime's tables finds unchanged (espt_refresh): the
- * kernel's half of the address space, and what a fork shares.
+ * every address space, as a TLB may keep them), if at least half the
+ * windows have been used since, or else the least recently used of
+ * all.  Where ESPT tracks the guest's tables, any window of @mmu_idx is
+ * such a twin, and it keeps every page that a walk of the new regime's
+ * tables finds unchanged (espt_refresh): the kernel's half of the
+ * address space, and what a fork shares.
  */
 static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
 {
@@ -455,6 +456,21 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
         }
         if (!lru || w->last_use < lru->last_use) {
             lru = w;
+        }
+    }
+    if (twin && !fresh) {
+        int newer = 0;
+
+        /*
+         * Take a twin only if it has gone cold: one of the windows the
+         * guest keeps switching between (two processes in a pipe) would
+         * otherwise take over the other's at every switch.
+         */
+        for (i = 0; i < ESPT_NB_WINDOWS; i++) {
+            newer += ec->win[i].last_use > twin->last_use;
+        }
+        if (newer < ESPT_NB_WINDOWS / 2) {
+            twin = NULL;
         }
     }
     w = fresh ? fresh : twin ? twin : lru;
