@@ -218,6 +218,7 @@ typedef struct EsptPace {
     int64_t start;              /* ns, start of the current period */
     uint32_t off_left;          /* periods still to run off ESPT */
     uint32_t off_next;          /* periods off at the next bad period */
+    bool back;                  /* the period just after a time off */
 } EsptPace;
 
 typedef struct EsptCPU {
@@ -296,6 +297,7 @@ static __thread unsigned espt_demote_flushes;
  */
 #define ESPT_PERIOD_NS      (20 * 1000 * 1000)
 #define ESPT_PACE_PERCENT   15
+#define ESPT_PACE_BACK_PERCENT 50
 #define ESPT_PACE_MAX_OFF   32
 static __thread uint32_t espt_faults_now;
 static __thread uint32_t espt_calls_now;
@@ -850,11 +852,17 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
         }
         cpu->tcg_cflags &= ~CF_ESPT_OFF;
         qatomic_dec(&espt_vcpus_off);
+        p->back = true;
     } else {
+        bool back = p->back;
+
         ESPT_COUNT(periods_on);
-        if (cost * 100 <= len * ESPT_PACE_PERCENT ||
-            (cpu->tcg_cflags & CF_USE_ICOUNT)) {
-            p->off_next = 1;
+        p->back = false;
+        if ((cpu->tcg_cflags & CF_USE_ICOUNT) ||
+            cost * 100 <= len * (back ? ESPT_PACE_BACK_PERCENT
+                                      : ESPT_PACE_PERCENT)) {
+            /* The first period back maps what was touched meanwhile. */
+            p->off_next = back ? p->off_next : 1;
             return;
         }
         p->off_left = p->off_next;
