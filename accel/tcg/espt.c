@@ -571,6 +571,37 @@ static void espt_protect_page(EsptWindow *w, uint32_t n)
 }
 
 /*
+ * For espt_refresh: is every page in [@first, @end) to check, and kept as
+ * it is mapped, the walk having found the large page at @ram with
+ * @flags?  Words at a time, for the common case of a chunk of a large
+ * page mapped whole (the kernel's linear map): checking it page by page
+ * took milliseconds for each window a new process reused.
+ */
+static bool espt_refresh_chunk(EsptWindow *w, unsigned long *which,
+                               unsigned long first, unsigned long end,
+                               ram_addr_t ram, unsigned flags)
+{
+    unsigned long local = flags & ESPT_MAP_GLOBAL ? 0 : ~0ul;
+    uint32_t want = (ram >> ESPT_PAGE_BITS) + 1;
+    unsigned long i;
+    bool same = true;
+
+    if ((first | end) % BITS_PER_LONG) {
+        return false;
+    }
+    for (i = first / BITS_PER_LONG; i < end / BITS_PER_LONG; i++) {
+        if (which[i] != ~0ul || w->local[i] != local ||
+            (!(flags & ESPT_MAP_WRITABLE) && w->writable[i])) {
+            return false;
+        }
+    }
+    for (i = first; i < end; i++) {
+        same &= w->ram[i] == want + (uint32_t)(i - first);
+    }
+    return same;
+}
+
+/*
  * Check a stale window before it is used: all its pages, if the guest
  * flushed it whole, or else those that writes to the guest's tables
  * made suspect while the window was not in use (see espt_track).  Keep
@@ -610,6 +641,16 @@ static void espt_refresh(CPUState *cpu, EsptCPU *ec, EsptWindow *w)
                                           ESPT_PAGE_BITS);
 
             end = MIN((n | (pages - 1)) + 1, hi);
+            if (espt_refresh_chunk(w, which, first, end, ram, flags)) {
+                if (bad >= 0) {
+                    qemu_spin_lock(&ec->lock);
+                    espt_unmap_pages(ec, w, which, bad, first - 1);
+                    qemu_spin_unlock(&ec->lock);
+                    bad = -1;
+                }
+                kept += end - first;
+                continue;
+            }
         }
         for (; n < end; n = find_next_bit(which, end, n + 1)) {
             bool same = ok &&
