@@ -19,12 +19,13 @@ P = {
                   gcc_files="tsp/maxflow.c tsp/misc.c", go_moves=6,
                   go_level=4, chess_depth=5, frames=6, xml=1500, sql=8000,
                   nodes=400, forks=200, pf=4, pf_mb=16, pipes=5000,
-                  tree=100),
+                  tree=100, mem_n=40, mem_kb=4096),
     "full": dict(text=6000, data=7000000, xz=2000000,
                  gcc_files="cplex/cplex.c tsp/mincut.c tsp/tsplib.c",
                  go_moves=10, go_level=8, chess_depth=8, frames=60,
                  xml=24000, sql=90000, nodes=700, forks=700, pf=20,
-                 pf_mb=32, pipes=30000, tree=1200),
+                 pf_mb=32, pipes=30000, tree=1200, mem_n=300,
+                 mem_kb=4096),
 }[scale]
 
 

@@ -14,9 +14,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 scale=${1:-full}
 reps=${2:-3}
 case $scale in
-quick) jobs="perlbench bzip2 gcc sjeng sqlite3 forkexec pagefault pipe tar" ;;
+quick) jobs="perlbench bzip2 gcc sjeng sqlite3 forkexec pagefault pipe tar
+             memloop" ;;
 full) jobs="perlbench bzip2 xz gcc gobmk sjeng h264ref xalancbmk sqlite3 mcf
-            forkexec pagefault pipe tar" ;;
+            forkexec pagefault pipe tar memloop" ;;
 *) echo "run.sh: the scale is quick or full" >&2; exit 2 ;;
 esac
 [ "$(id -u)" = 0 ] || {
