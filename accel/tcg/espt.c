@@ -282,11 +282,32 @@ static __thread uint32_t espt_fault_addr;
 /*
  * Host faults at one block after which its code is translated without
  * ESPT (see espt_demote_faulting), and the block that reached them,
- * with the code buffer's flush count when it did.
+ * with the code buffer's flush count when it did.  A fault that ends a
+ * run of three, each on or next to the page of the one before, counts
+ * ESPT_FAULT_SWEEP: the block sweeps through memory (or keeps faulting
+ * on one page), and is demoted after about ESPT_DEMOTE_FAULTS of them.
+ * Any other fault counts one: a block that scatters over memory it
+ * reuses keeps ESPT for ESPT_FAULT_SWEEP times as many.  The store
+ * that follows a load's first touch of a page mirrored read-only counts
+ * nothing.  Faults are matched against this thread's last ESPT_RECENT,
+ * so that a copy's two streams each make a run.
  */
 #define ESPT_DEMOTE_FAULTS 64
+#define ESPT_FAULT_SWEEP   32
+#define ESPT_RECENT        4
 static __thread TranslationBlock *espt_demote_tb;
 static __thread unsigned espt_demote_flushes;
+/*
+ * This thread's last host faults: host page, whether it was not mapped
+ * then, and how many faults before it each fell on or next to the one
+ * before (up to 2).
+ */
+static __thread struct {
+    uintptr_t page;
+    bool fresh;
+    uint8_t run;
+} espt_recent[ESPT_RECENT];
+static __thread unsigned espt_recent_next;
 
 /*
  * Pacing: a period lasts ESPT_PERIOD_NS; one whose upkeep (host faults
@@ -1918,12 +1939,40 @@ static void espt_report_crash(int sig, siginfo_t *si, ucontext_t *uc)
     backtrace_symbols_fd(frames, n, STDERR_FILENO);
 }
 
+/*
+ * What a host fault at @addr, on a page mirrored read-only if @ro,
+ * counts toward its block's demotion (see ESPT_FAULT_SWEEP).
+ */
+static unsigned espt_fault_weight(uintptr_t addr, bool ro)
+{
+    uintptr_t page = addr >> ESPT_PAGE_BITS;
+    unsigned run = 0;
+    int i;
+
+    for (i = 0; i < ESPT_RECENT; i++) {
+        if (page - espt_recent[i].page + 1 <= 2) {
+            if (page == espt_recent[i].page && ro && espt_recent[i].fresh) {
+                espt_recent[i].fresh = false;
+                return 0;
+            }
+            run = MIN(espt_recent[i].run + 1, 2);
+            break;
+        }
+    }
+    espt_recent[espt_recent_next].page = page;
+    espt_recent[espt_recent_next].fresh = !ro;
+    espt_recent[espt_recent_next].run = run;
+    espt_recent_next = (espt_recent_next + 1) % ESPT_RECENT;
+    return run == 2 ? ESPT_FAULT_SWEEP : 1;
+}
+
 static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
 {
     ucontext_t *uc = puc;
     uintptr_t addr = (uintptr_t)si->si_addr;
     TranslationBlock *tb;
     uintptr_t slow;
+    bool ro = false;
 
     if (unlikely(espt_calibrating)) {
         siglongjmp(espt_calibrate_jmp, 1);
@@ -1934,18 +1983,28 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             uc->uc_mcontext.gregs[REG_RIP] = slow;
             ESPT_COUNT(faults);
             espt_faults_now++;
-            if (++tb->espt_faults == ESPT_DEMOTE_FAULTS && !espt_demote_tb) {
-                espt_demote_tb = tb;
-                espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
-            }
             if (addr - espt_base < ESPT_WINDOW_SIZE) {
                 espt_fault_win = espt_base_win;
                 espt_fault_addr = addr - espt_base;
+                ro = test_bit(espt_fault_addr >> ESPT_PAGE_BITS,
+                              espt_base_win->mapped);
             }
-            if (addr - espt_base < ESPT_WINDOW_SIZE &&
-                test_bit((addr - espt_base) >> ESPT_PAGE_BITS,
-                         espt_base_win->mapped)) {
+            if (ro) {
                 ESPT_COUNT(faults_ro);
+            }
+            tb->espt_faults += espt_fault_weight(addr, ro);
+            if (tb->espt_faults >= ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP &&
+                !espt_demote_tb) {
+                espt_demote_tb = tb;
+                espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
+                /*
+                 * Leave the chain of blocks at the next block: a loop of
+                 * chained blocks would not reach espt_switch otherwise.
+                 */
+                if (current_cpu &&
+                    !(current_cpu->tcg_cflags & CF_USE_ICOUNT)) {
+                    qatomic_set(&current_cpu->neg.icount_decr.u16.high, -1);
+                }
             }
             return;
         }
