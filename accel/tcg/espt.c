@@ -96,6 +96,8 @@
 #include "tb-jmp-cache.h"
 #include "tb-context.h"
 #include "qemu/timer.h"
+#include "migration/misc.h"
+#include "qemu/madvise.h"
 #include <setjmp.h>
 #define ESPT_HOST_OK 1
 #endif
@@ -113,8 +115,12 @@
 /* Windows per vCPU: address spaces times mmu indexes kept at once. */
 #define ESPT_NB_WINDOWS  48
 #define ESPT_NB_JC       16     /* jump caches per vCPU */
-/* Runs of at most this many pages are mapped with MAP_POPULATE. */
-#define ESPT_POPULATE_PAGES 16
+/*
+ * Runs of at most this many pages (2 MiB, the largest run a first touch
+ * maps) are mapped with MAP_POPULATE: entering a page that RAM holds
+ * already costs a fraction of a microsecond, a host fault on it several.
+ */
+#define ESPT_POPULATE_PAGES 512
 
 #ifdef ESPT_HOST_OK
 /* Whether the target's walks change nothing (see espt_refresh). */
@@ -261,6 +267,7 @@ typedef struct EsptStats {
     uint64_t table_floods;      /* tables given up after many writes */
     uint64_t periods_on;        /* pacing periods run with ESPT */
     uint64_t periods_off;       /* ... and without */
+    uint64_t populated;         /* RAM chunks entered whole */
 } EsptStats;
 
 static bool espt_on;
@@ -1206,6 +1213,56 @@ bool espt_fault_take(vaddr addr)
     return true;
 }
 
+/*
+ * Guest RAM under ESPT is shared memory, which this host backs with
+ * 4 KiB pages where espt=off's anonymous RAM takes transparent huge
+ * pages: every first touch of a page was a host page fault, 320,000 of
+ * them in an i386 boot (the kernel and initrd loaded, then every page
+ * the guest clears) against 15,000 under espt=off.  So the first time
+ * a 2 MiB chunk of RAM is touched through the softmmu TLB, a window or
+ * a DMA write, enter the whole chunk in one call, as a huge page would
+ * be.  Chunks are those of the RAM address space.
+ */
+#define ESPT_CHUNK_BITS 21
+#define ESPT_CHUNK_SIZE (1ull << ESPT_CHUNK_BITS)
+#define ESPT_NB_CHUNKS  (1ull << (40 - ESPT_CHUNK_BITS))   /* 1 TiB */
+static unsigned long *espt_chunks;      /* entered already */
+
+void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
+{
+    ram_addr_t ram, end;
+
+    if (!espt_chunks || len == 0 || rb->fd < 0 || !qemu_ram_is_shared(rb)) {
+        return;
+    }
+    end = rb->offset + MIN(offset + len, rb->used_length);
+    for (ram = (rb->offset + offset) & ~(ESPT_CHUNK_SIZE - 1); ram < end;
+         ram += ESPT_CHUNK_SIZE) {
+        uint64_t i = ram >> ESPT_CHUNK_BITS;
+        unsigned long bit = BIT_MASK(i);
+        ram_addr_t lo, hi;
+
+        if (i >= ESPT_NB_CHUNKS) {
+            return;
+        }
+        if ((qatomic_read(&espt_chunks[BIT_WORD(i)]) & bit) ||
+            (qatomic_fetch_or(&espt_chunks[BIT_WORD(i)], bit) & bit)) {
+            continue;
+        }
+        /* An incoming postcopy migration fills pages on demand. */
+        if (migration_in_incoming_postcopy()) {
+            return;
+        }
+        lo = MAX(ram, rb->offset) - rb->offset;
+        hi = MIN(ram + ESPT_CHUNK_SIZE, rb->offset + rb->used_length) -
+             rb->offset;
+        if (qemu_madvise(rb->host + lo, hi - lo,
+                         QEMU_MADV_POPULATE_WRITE) == 0) {
+            ESPT_COUNT(populated);
+        }
+    }
+}
+
 /* Record that guest page @n of @w maps RAM page @ram; under ec->lock. */
 static void espt_note_map(EsptCPU *ec, EsptWindow *w, uint32_t n,
                           uint32_t ram, unsigned flags, unsigned lg_bits)
@@ -1270,13 +1327,14 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
         return;     /* as mapped already */
     }
 
+    espt_populate(rb, offset, len);
     qemu_spin_lock(&ec->lock);
     if (espt_full()) {
         espt_make_room(ec, w);
     }
     /*
-     * The access that asked for a short run retries at once: enter its
-     * host page table entries now rather than through another fault.
+     * The access that asked for the run retries at once: enter its host
+     * page table entries now rather than through more faults.
      */
     espt_calls_now++;
     if (mmap(w->base + page, len,
@@ -2132,6 +2190,7 @@ bool espt_start(uint32_t max_maps)
     }
     qemu_spin_init(&espt_demote_lock);
     qemu_spin_init(&espt_tables_lock);
+    espt_chunks = bitmap_new(ESPT_NB_CHUNKS);
     espt_on = true;
     atexit(espt_exit);
     return true;
@@ -2158,6 +2217,7 @@ void espt_dump_stats(GString *buf)
         " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
         " runs-peak %" PRIu64 " budget %" PRIu64
         " periods-on %" PRIu64 " periods-off %" PRIu64
+        " ram-chunks %" PRIu64
         " fault-ns %" PRId64 " call-ns %" PRId64 "\n",
         qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.faults_ro),
         qatomic_read(&espt_stats.maps),
@@ -2181,10 +2241,15 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_runs_peak), espt_budget,
         qatomic_read(&espt_stats.periods_on),
         qatomic_read(&espt_stats.periods_off),
+        qatomic_read(&espt_stats.populated),
         espt_fault_ns, espt_call_ns);
 }
 
 #else /* !ESPT_HOST_OK */
+
+void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
+{
+}
 
 bool espt_start(uint32_t max_maps)
 {

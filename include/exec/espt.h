@@ -152,6 +152,13 @@ bool espt_window_active(CPUState *cpu, int mmu_idx);
 #define ESPT_MAP_GLOBAL   2     /* the translation holds for every ASID */
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
               unsigned nb_pages, unsigned flags, unsigned lg_bits);
+/*
+ * espt_populate: guest code or a device is about to touch bytes
+ * [@offset, @offset + @len) of @rb: enter each 2 MiB chunk of guest RAM
+ * that holds some of them in the host's page tables whole, the first
+ * time, as a huge page would be.  Any thread.
+ */
+void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len);
 /* Whether @page is mapped in the current window of @mmu_idx. */
 bool espt_is_mapped(CPUState *cpu, int mmu_idx, vaddr page);
 /* ... and with which rights: 0, PAGE_READ or PAGE_READ | PAGE_WRITE. */
