@@ -99,6 +99,8 @@
 #include "migration/misc.h"
 #include "qemu/madvise.h"
 #include <setjmp.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #define ESPT_HOST_OK 1
 #endif
 
@@ -1221,7 +1223,8 @@ bool espt_fault_take(vaddr addr)
  * the guest clears) against 15,000 under espt=off.  So the first time
  * a 2 MiB chunk of RAM is touched through the softmmu TLB, a window or
  * a DMA write, enter the whole chunk in one call, as a huge page would
- * be.  Chunks are those of the RAM address space.
+ * be.  Chunks are those of the RAM address space; only RAM in host
+ * memory (a memfd, tmpfs) is entered.
  */
 #define ESPT_CHUNK_BITS 21
 #define ESPT_CHUNK_SIZE (1ull << ESPT_CHUNK_BITS)
@@ -1240,6 +1243,7 @@ void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
          ram += ESPT_CHUNK_SIZE) {
         uint64_t i = ram >> ESPT_CHUNK_BITS;
         unsigned long bit = BIT_MASK(i);
+        struct statfs sf;
         ram_addr_t lo, hi;
 
         if (i >= ESPT_NB_CHUNKS) {
@@ -1249,9 +1253,16 @@ void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
             (qatomic_fetch_or(&espt_chunks[BIT_WORD(i)], bit) & bit)) {
             continue;
         }
-        /* An incoming postcopy migration fills pages on demand. */
+        /*
+         * An incoming postcopy migration fills pages on demand; and a
+         * file on disk (a memory backend's mem-path) would have blocks
+         * allocated that the guest never wrote: host memory only.
+         */
         if (migration_in_incoming_postcopy()) {
             return;
+        }
+        if (fstatfs(rb->fd, &sf) != 0 || sf.f_type != TMPFS_MAGIC) {
+            continue;
         }
         lo = MAX(ram, rb->offset) - rb->offset;
         hi = MIN(ram + ESPT_CHUNK_SIZE, rb->offset + rb->used_length) -
