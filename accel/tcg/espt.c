@@ -933,7 +933,9 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
             cost * 100 <= len * (back ? ESPT_PACE_BACK_PERCENT
                                       : ESPT_PACE_PERCENT)) {
             /* The first period back maps what was touched meanwhile. */
-            p->off_next = back ? p->off_next : 1;
+            if (!back) {
+                p->off_next = 1;
+            }
             return;
         }
         p->off_left = p->off_next;
