@@ -156,7 +156,8 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
  * espt_populate: guest code or a device is about to touch bytes
  * [@offset, @offset + @len) of @rb: enter each 2 MiB chunk of guest RAM
  * that holds some of them in the host's page tables whole, the first
- * time, as a huge page would be.  Any thread.
+ * time, as a huge page would be.  Any thread; returns at once without
+ * ESPT.
  */
 void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len);
 /* Whether @page is mapped in the current window of @mmu_idx. */
