@@ -245,6 +245,7 @@ typedef struct EsptCPU {
     uint64_t jc_gen;            /* jump cache flushes; any thread */
     uint64_t jc_clock;
     EsptPace pace;
+    bool quick;                 /* see EsptQuick; any thread clears it */
 } EsptCPU;
 
 typedef struct EsptStats {
@@ -331,7 +332,8 @@ static __thread unsigned espt_recent_next;
 #define ESPT_PACE_MAX_OFF   32
 static __thread uint32_t espt_faults_now;
 static __thread uint32_t espt_calls_now;
-static __thread uint8_t espt_pace_tick;
+static bool espt_quick_never;
+__thread EsptQuick espt_quick = { .ok = &espt_quick_never, .mmu_idx = -1 };
 uint32_t espt_vcpus_off;
 static int64_t espt_fault_ns = 20000, espt_call_ns = 10000;
 /* espt_calibrate's own fault, and where the handler sends it. */
@@ -405,6 +407,13 @@ static void espt_set_base(CPUState *cpu, EsptWindow *w)
     espt_base = (uintptr_t)w->base;
     espt_base_win = w;
     ESPT_COUNT(switches);
+}
+
+/* Send @ec's vCPU through espt_switch at its next block; any thread. */
+static void espt_quick_clear(EsptCPU *ec)
+{
+    smp_wmb(); /* what changed, before the flag that sends it to look */
+    qatomic_set(&ec->quick, false);
 }
 
 /* Reserve @cpu's windows; on the vCPU's own thread. */
@@ -522,6 +531,7 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
                 ec->cur[i] = NULL;
             }
         }
+        espt_quick_clear(ec);
     } else if (!w->mapped) {
         w->mapped = bitmap_new(ESPT_WINDOW_PAGES);
         w->writable = bitmap_new(ESPT_WINDOW_PAGES);
@@ -757,7 +767,14 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
     }
-    if (unlikely(!++espt_pace_tick)) {
+    /*
+     * Before the tests: whatever needs a look at the windows from now on
+     * clears it again, and the vCPU's next block comes back here.
+     */
+    qatomic_set(&ec->quick, true);
+    smp_mb(); /* pairs with espt_quick_clear: set, then test */
+    espt_quick.mmu_idx = -1;
+    if (unlikely(!espt_quick.tick)) {
         espt_pace(cpu, ec);
     }
     w = ec->cur[mmu_idx];
@@ -783,6 +800,12 @@ void espt_switch(CPUState *cpu, int mmu_idx)
                 ESPT_COUNT(prefills);
             }
         }
+    }
+    if (w == ec->cur[mmu_idx] && (uintptr_t)w->base == espt_base &&
+        !espt_pending_len && !espt_demote_tb) {
+        espt_quick.cpu = cpu;
+        espt_quick.ok = &ec->quick;
+        espt_quick.mmu_idx = mmu_idx;
     }
 }
 
@@ -956,7 +979,7 @@ void espt_tick(CPUState *cpu)
 {
     EsptCPU *ec = espt_cpu(cpu);
 
-    if (ec && !++espt_pace_tick) {
+    if (ec && !++espt_quick.tick) {
         espt_pace(cpu, ec);
     }
 }
@@ -981,6 +1004,7 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
     ec->regime = regime;
     ec->asid_mask = asid_mask;
     memset(ec->cur, 0, sizeof(ec->cur));
+    espt_quick_clear(ec);
     /*
      * A regime's jump cache stays valid only while the guest must flush
      * after changing its tables, which x86 need not do before a CR3
@@ -1514,6 +1538,7 @@ void espt_flush(CPUState *cpu, int mmu_idx)
             w->stale = w->stale_all = true;
         }
     }
+    espt_quick_clear(ec);
     qemu_spin_unlock(&ec->lock);
 }
 
@@ -1737,6 +1762,7 @@ static void espt_table_drop(EsptCPU *ec, EsptWindow *w, uint32_t first,
         w->sus_hi = MAX(w->sus_hi, i + 1);
         w->stale = true;
     }
+    espt_quick_clear(ec);
 }
 
 /*
@@ -1821,6 +1847,7 @@ void espt_tables_writing(ram_addr_t ram, size_t len)
         espt_table_tracked(ram + len - 1)) {
         espt_pending_ram = ram;
         espt_pending_len = len;
+        espt_quick.mmu_idx = -1;
         espt_pending_host = NULL;
         if (len <= ESPT_PENDING_BYTES &&
             (ram & ~(ESPT_PAGE_SIZE - 1)) ==
@@ -2067,6 +2094,7 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             if (tb->espt_faults >= ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP &&
                 !espt_demote_tb) {
                 espt_demote_tb = tb;
+                espt_quick.mmu_idx = -1;
                 espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
                 /*
                  * Leave the chain of blocks at the next block: a loop of

@@ -98,12 +98,33 @@ extern uint32_t espt_vcpus_off;
 void espt_tick(CPUState *cpu);
 
 /*
+ * Per thread: the vCPU and mmu index whose window the thread's blocks
+ * use and for which espt_switch found nothing to do, while *ok stays
+ * true (any thread clears it when that vCPU's windows need a look);
+ * and the clock of espt_pace, which espt_switch reads when it wraps.
+ */
+typedef struct EsptQuick {
+    CPUState *cpu;
+    bool *ok;
+    int mmu_idx;
+    uint8_t tick;
+} EsptQuick;
+extern __thread EsptQuick espt_quick;
+
+/*
  * espt_enter: @cpu is about to run a block whose ESPT accesses are at
  * @mmu_idx (-1: none): point the vCPU's window base at that window.
+ * Most blocks a vCPU enters through a lookup use the window it is in.
  */
 static inline void espt_enter(CPUState *cpu, int mmu_idx)
 {
     if (mmu_idx >= 0) {
+        uint8_t tick = ++espt_quick.tick;
+
+        if (likely(mmu_idx == espt_quick.mmu_idx && cpu == espt_quick.cpu &&
+                   tick && qatomic_read(espt_quick.ok))) {
+            return;
+        }
         espt_switch(cpu, mmu_idx);
     } else if (unlikely(qatomic_read(&espt_vcpus_off))) {
         espt_tick(cpu);
