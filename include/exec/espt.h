@@ -112,8 +112,9 @@ typedef struct EsptQuick {
 extern __thread EsptQuick espt_quick;
 
 /*
- * espt_enter: @cpu is about to run a block whose ESPT accesses are at
- * @mmu_idx (-1: none): point the vCPU's window base at that window.
+ * espt_enter: @cpu is about to run a block of the window of @mmu_idx
+ * (-1: none), one whose ESPT accesses use it or one taken off ESPT that
+ * may jump to such blocks: point the vCPU's window base at that window.
  * Most blocks a vCPU enters through a lookup use the window it is in.
  */
 static inline void espt_enter(CPUState *cpu, int mmu_idx)
