@@ -101,7 +101,10 @@
 #include <setjmp.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <sys/syscall.h>
 #define ESPT_HOST_OK 1
+/* arch_prctl code for the thread's shadow stack features (Linux 6.6). */
+#define ESPT_ARCH_SHSTK_STATUS 0x5005
 #endif
 
 /* A window spans the 32-bit guest virtual address space. */
@@ -336,9 +339,62 @@ static bool espt_quick_never;
 __thread EsptQuick espt_quick = { .ok = &espt_quick_never, .mmu_idx = -1 };
 uint32_t espt_vcpus_off;
 static int64_t espt_fault_ns = 20000, espt_call_ns = 10000;
+/* What a kernel entry costs the code that runs after it (espt_calibrate). */
+static int64_t espt_entry_ns;
 /* espt_calibrate's own fault, and where the handler sends it. */
 static __thread bool espt_calibrating;
 static __thread sigjmp_buf espt_calibrate_jmp;
+/* Whether espt_resume may leave the handler (see espt_sigsegv). */
+static bool espt_fast_resume;
+/* Set while this thread runs espt_sigsegv (SA_NODEFER: see there). */
+static __thread bool espt_in_handler;
+
+/*
+ * Continue at the context of @gregs, a ucontext's general registers,
+ * without rt_sigreturn.  RAX, RDI, the flags and the return address go
+ * in the 32 bytes below the interrupted stack pointer: the red zone,
+ * which the kernel left alone and which generated code does not use.
+ * The stack pointer moves there last, so that until then the signal
+ * frame holding @gregs stays above it.
+ */
+static inline G_NORETURN void espt_resume(const greg_t *gregs)
+{
+    asm volatile("mov 15*8(%%rdi), %%rax\n\t"     /* RSP */
+                 "mov 16*8(%%rdi), %%rcx\n\t"     /* RIP */
+                 "mov %%rcx, -8(%%rax)\n\t"
+                 "mov 17*8(%%rdi), %%rcx\n\t"     /* EFL */
+                 "mov %%rcx, -16(%%rax)\n\t"
+                 "mov 8*8(%%rdi), %%rcx\n\t"      /* RDI */
+                 "mov %%rcx, -24(%%rax)\n\t"
+                 "mov 13*8(%%rdi), %%rcx\n\t"     /* RAX */
+                 "mov %%rcx, -32(%%rax)\n\t"
+                 "mov 0*8(%%rdi), %%r8\n\t"
+                 "mov 1*8(%%rdi), %%r9\n\t"
+                 "mov 2*8(%%rdi), %%r10\n\t"
+                 "mov 3*8(%%rdi), %%r11\n\t"
+                 "mov 4*8(%%rdi), %%r12\n\t"
+                 "mov 5*8(%%rdi), %%r13\n\t"
+                 "mov 6*8(%%rdi), %%r14\n\t"
+                 "mov 7*8(%%rdi), %%r15\n\t"
+                 "mov 9*8(%%rdi), %%rsi\n\t"
+                 "mov 10*8(%%rdi), %%rbp\n\t"
+                 "mov 11*8(%%rdi), %%rbx\n\t"
+                 "mov 12*8(%%rdi), %%rdx\n\t"
+                 "mov 14*8(%%rdi), %%rcx\n\t"
+                 "lea -32(%%rax), %%rsp\n\t"
+                 "pop %%rax\n\t"
+                 "pop %%rdi\n\t"
+                 "popfq\n\t"
+                 "ret"
+                 : : "D"(gregs) : "memory");
+    __builtin_unreachable();
+}
+QEMU_BUILD_BUG_ON(REG_R8 != 0 || REG_R9 != 1 || REG_R10 != 2 ||
+                  REG_R11 != 3 || REG_R12 != 4 || REG_R13 != 5 ||
+                  REG_R14 != 6 || REG_R15 != 7 || REG_RDI != 8 ||
+                  REG_RSI != 9 || REG_RBP != 10 || REG_RBX != 11 ||
+                  REG_RDX != 12 || REG_RAX != 13 || REG_RCX != 14 ||
+                  REG_RSP != 15 || REG_RIP != 16 || REG_EFL != 17);
 
 /*
  * This thread's store to a guest table that is about to land, if any,
@@ -935,6 +991,11 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
     if (len < ESPT_PERIOD_NS) {
         return;
     }
+    /*
+     * Not charged: espt_entry_ns, what each of these kernel entries costs
+     * the code after it.  Charging it took ESPT away from jobs it speeds
+     * up (docs/espt.md, "Kernel entries empty the TLB").
+     */
     cost = espt_faults_now * espt_fault_ns + espt_calls_now * espt_call_ns;
     espt_faults_now = 0;
     espt_calls_now = 0;
@@ -2075,8 +2136,15 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
     if (unlikely(espt_calibrating)) {
         siglongjmp(espt_calibrate_jmp, 1);
     }
+    if (unlikely(espt_in_handler)) {
+        /* A fault in the handler itself: die of it, as without SA_NODEFER. */
+        signal(SIGSEGV, SIG_DFL);
+        return;
+    }
     if (espt_base && addr - espt_base < ESPT_STRIDE) {
+        espt_in_handler = true;
         slow = espt_slow_path(uc->uc_mcontext.gregs[REG_RIP], &tb);
+        espt_in_handler = false;
         if (slow) {
             uc->uc_mcontext.gregs[REG_RIP] = slow;
             ESPT_COUNT(faults);
@@ -2105,6 +2173,18 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
                     qatomic_set(&current_cpu->neg.icount_decr.u16.high, -1);
                 }
             }
+            /*
+             * Go to the slow path without rt_sigreturn, which would enter
+             * the kernel a second time: on hosts where every entry empties
+             * the TLB that is a third of what a fault costs.  Nothing it
+             * would restore matters there: SA_NODEFER left the signal mask
+             * as it was, and a guest access is a call-clobbering op in
+             * TCG, so no vector register is live across it (the kernel
+             * gave the handler fresh FPU state; QEMU's is the default).
+             */
+            if (espt_fast_resume) {
+                espt_resume(uc->uc_mcontext.gregs);
+            }
             return;
         }
     }
@@ -2118,9 +2198,95 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
 }
 
 /*
+ * One load from each of the ESPT_REFILL_PAGES pages of @buf, each load's
+ * address depending on the one before, so that no miss overlaps another.
+ */
+#define ESPT_REFILL_PAGES 512
+static uint32_t espt_refill_walk(const uint8_t *buf)
+{
+    uint32_t p = 0;
+    int i;
+
+    for (i = 0; i < ESPT_REFILL_PAGES; i++) {
+        /* volatile: each load is what is measured */
+        const volatile uint32_t *q = (const volatile uint32_t *)
+            (buf + ((size_t)p << ESPT_PAGE_BITS) + ((p & 63) << 6));
+
+        p = *q;
+    }
+    return p;
+}
+
+/*
+ * Measure what a kernel entry costs the code that runs after it.  On
+ * some hosts (PVM guests, for one) every entry into the host kernel
+ * empties the TLB, and each page touched afterwards pays a table walk:
+ * a walk over 512 pages (2 MiB, less than QEMU and a guest touch between
+ * two faults) took 2.2 us, and 9.3 us more right after a getppid().
+ * Where the TLB survives (PCID), this comes out near zero.
+ */
+static void espt_calibrate_entry(void)
+{
+    enum { N = 16, ROUNDS = 3 };
+    size_t len = (size_t)ESPT_REFILL_PAGES << ESPT_PAGE_BITS;
+    int64_t t, warm = INT64_MAX, call = INT64_MAX, after = INT64_MAX;
+    uint32_t seed = 1, order[ESPT_REFILL_PAGES];
+    uint8_t *buf;
+    int i, r;
+
+    buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+        return;
+    }
+    /* Small pages, as the windows have. */
+    qemu_madvise(buf, len, QEMU_MADV_NOHUGEPAGE);
+    /* One cycle through every page (page 0 among them) in a fixed order. */
+    for (i = 0; i < ESPT_REFILL_PAGES; i++) {
+        order[i] = i;
+    }
+    for (i = ESPT_REFILL_PAGES - 1; i > 0; i--) {
+        uint32_t j, tmp;
+
+        seed = seed * 1103515245 + 12345;
+        j = (seed >> 8) % (i + 1);
+        tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+    for (i = 0; i < ESPT_REFILL_PAGES; i++) {
+        uint32_t p = order[i];
+
+        *(uint32_t *)(buf + ((size_t)p << ESPT_PAGE_BITS) + ((p & 63) << 6)) =
+            order[(i + 1) % ESPT_REFILL_PAGES];
+    }
+    for (r = 0; r < ROUNDS; r++) {
+        t = get_clock();
+        for (i = 0; i < N; i++) {
+            espt_refill_walk(buf);
+        }
+        warm = MIN(warm, get_clock() - t);
+        t = get_clock();
+        for (i = 0; i < N; i++) {
+            (void)getppid();
+        }
+        call = MIN(call, get_clock() - t);
+        t = get_clock();
+        for (i = 0; i < N; i++) {
+            (void)getppid();
+            espt_refill_walk(buf);
+        }
+        after = MIN(after, get_clock() - t);
+    }
+    espt_entry_ns = MAX((after - warm - call) / N, 0);
+    munmap(buf, len);
+}
+
+/*
  * Measure what pacing charges for the upkeep of windows on this host: an
  * mmap of a shared file page into a reserved range (and the one that
- * reserves it again), and a host fault delivered to our handler.
+ * reserves it again), a host fault delivered to our handler, and what a
+ * kernel entry costs the code after it (espt_calibrate_entry).
  */
 static void espt_calibrate(void)
 {
@@ -2153,12 +2319,14 @@ static void espt_calibrate(void)
     t = get_clock();
     espt_calibrating = true;
     for (i = 0; i < N; i++) {
-        if (!sigsetjmp(espt_calibrate_jmp, 1)) {
+        /* Restore the mask only as rt_sigreturn would (see espt_start). */
+        if (!sigsetjmp(espt_calibrate_jmp, !espt_fast_resume)) {
             (void)area[0];
         }
     }
     espt_calibrating = false;
     espt_fault_ns = MAX((get_clock() - t) / N, 100);
+    espt_calibrate_entry();
 out:
     if (area != MAP_FAILED) {
         munmap((void *)area, ESPT_PAGE_SIZE);
@@ -2211,9 +2379,16 @@ bool espt_start(uint32_t max_maps)
 {
     struct sigaction sa = {
         .sa_sigaction = espt_sigsegv,
-        .sa_flags = SA_SIGINFO | SA_ONSTACK,
+        .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER,
     };
+    unsigned long shstk = 0;
 
+    /*
+     * Leaving the handler without rt_sigreturn would unbalance a shadow
+     * stack: only where the thread has none.
+     */
+    espt_fast_resume = syscall(SYS_arch_prctl, ESPT_ARCH_SHSTK_STATUS,
+                               &shstk) != 0 || !(shstk & 1);
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGSEGV, &sa, &espt_old_segv) != 0) {
         warn_report("espt: cannot install the fault handler (%s); "
@@ -2259,7 +2434,8 @@ void espt_dump_stats(GString *buf)
         " runs-peak %" PRIu64 " budget %" PRIu64
         " periods-on %" PRIu64 " periods-off %" PRIu64
         " ram-chunks %" PRIu64
-        " fault-ns %" PRId64 " call-ns %" PRId64 "\n",
+        " fault-ns %" PRId64 " call-ns %" PRId64
+        " entry-ns %" PRId64 "\n",
         qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.faults_ro),
         qatomic_read(&espt_stats.maps),
         qatomic_read(&espt_stats.fill_runs),
@@ -2283,7 +2459,7 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.periods_on),
         qatomic_read(&espt_stats.periods_off),
         qatomic_read(&espt_stats.populated),
-        espt_fault_ns, espt_call_ns);
+        espt_fault_ns, espt_call_ns, espt_entry_ns);
 }
 
 #else /* !ESPT_HOST_OK */
