@@ -304,9 +304,17 @@ static __thread uint32_t espt_fault_addr;
  * that follows a load's first touch of a page mirrored read-only counts
  * nothing.  Faults are matched against this thread's last ESPT_RECENT,
  * so that a copy's two streams each make a run.
+ *
+ * The count halves every ESPT_FAULT_EPOCH_NS, so that only a block that
+ * keeps faulting reaches the threshold: one that faults on each page of
+ * its buffer once per run of its program, and runs from then on without
+ * faults, does not, however many times the program is run.
+ * TranslationBlock.espt_faults holds the count in its low 16 bits and
+ * the epoch of its last fault in its high 16 bits.
  */
 #define ESPT_DEMOTE_FAULTS 64
 #define ESPT_FAULT_SWEEP   32
+#define ESPT_FAULT_EPOCH_NS (100 * 1000 * 1000)
 #define ESPT_RECENT        4
 static __thread TranslationBlock *espt_demote_tb;
 static __thread unsigned espt_demote_flushes;
@@ -2125,6 +2133,19 @@ static unsigned espt_fault_weight(uintptr_t addr, bool ro)
     return run == 2 ? ESPT_FAULT_SWEEP : 1;
 }
 
+/* Add @weight to @tb's faults of late (see ESPT_FAULT_EPOCH_NS). */
+static unsigned espt_fault_count(TranslationBlock *tb, unsigned weight)
+{
+    uint16_t epoch = get_clock() / ESPT_FAULT_EPOCH_NS;
+    uint16_t age = epoch - (tb->espt_faults >> 16);
+    unsigned count = tb->espt_faults & 0xffff;
+
+    count = (age < 16 ? count >> age : 0) + weight;
+    count = MIN(count, 0xffff);
+    tb->espt_faults = (uint32_t)epoch << 16 | count;
+    return count;
+}
+
 static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
 {
     ucontext_t *uc = puc;
@@ -2158,9 +2179,8 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             if (ro) {
                 ESPT_COUNT(faults_ro);
             }
-            tb->espt_faults += espt_fault_weight(addr, ro);
-            if (tb->espt_faults >= ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP &&
-                !espt_demote_tb) {
+            if (espt_fault_count(tb, espt_fault_weight(addr, ro)) >=
+                ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP && !espt_demote_tb) {
                 espt_demote_tb = tb;
                 espt_quick.mmu_idx = -1;
                 espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
