@@ -19,6 +19,8 @@ tests() {
     cat <<'LIST'
 option-arm             tests/functional/option.sh arm
 option-i386            tests/functional/option.sh i386
+crash-arm              tests/functional/crash.sh arm
+crash-i386             tests/functional/crash.sh i386
 tcg-arm                tests/tcg/run.sh arm
 tcg-i386               tests/tcg/run.sh i386
 bare-arm               tests/functional/bare-arm.sh

@@ -2086,11 +2086,18 @@ static void espt_report_crash(int sig, siginfo_t *si, ucontext_t *uc)
     char buf[256];
     int n;
 
-    n = snprintf(buf, sizeof(buf),
-                 "qemu: host signal %d at pc 0x%llx, address %p: "
-                 "not an ESPT fault\n", sig,
-                 (unsigned long long)uc->uc_mcontext.gregs[REG_RIP],
-                 si->si_addr);
+    if (si->si_code <= 0) {
+        n = snprintf(buf, sizeof(buf),
+                     "qemu: host signal %d sent by process %d at pc 0x%llx: "
+                     "not an ESPT fault\n", sig, (int)si->si_pid,
+                     (unsigned long long)uc->uc_mcontext.gregs[REG_RIP]);
+    } else {
+        n = snprintf(buf, sizeof(buf),
+                     "qemu: host signal %d at pc 0x%llx, address %p: "
+                     "not an ESPT fault\n", sig,
+                     (unsigned long long)uc->uc_mcontext.gregs[REG_RIP],
+                     si->si_addr);
+    }
     if (write(STDERR_FILENO, buf, n) < 0) {
         /* nothing more to say */
     }
@@ -2154,15 +2161,18 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
     uintptr_t slow;
     bool ro = false;
 
-    if (unlikely(espt_calibrating)) {
+    if (unlikely(espt_calibrating) && si->si_code > 0) {
         siglongjmp(espt_calibrate_jmp, 1);
     }
     if (unlikely(espt_in_handler)) {
-        /* A fault in the handler itself: die of it, as without SA_NODEFER. */
+        /*
+         * A fault in the handler or in the crash report: die of it, as
+         * without SA_NODEFER.
+         */
         signal(SIGSEGV, SIG_DFL);
         return;
     }
-    if (espt_base && addr - espt_base < ESPT_STRIDE) {
+    if (espt_base && si->si_code > 0 && addr - espt_base < ESPT_STRIDE) {
         espt_in_handler = true;
         slow = espt_slow_path(uc->uc_mcontext.gregs[REG_RIP], &tb);
         espt_in_handler = false;
@@ -2213,8 +2223,14 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
      * A real crash.  Say where, then let it happen as it would have
      * without us: with the previous disposition, on the same fault.
      */
+    espt_in_handler = true;
     espt_report_crash(sig, si, uc);
     sigaction(SIGSEGV, &espt_old_segv, NULL);
+    espt_in_handler = false;
+    if (si->si_code <= 0) {
+        /* Sent, not a fault: returning would not send it again. */
+        raise(sig);
+    }
 }
 
 /*
