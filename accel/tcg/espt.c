@@ -243,6 +243,7 @@ typedef struct EsptCPU {
     uint64_t clock;
     EsptWindow *cur[NB_MMU_MODES];  /* windows of the current regime */
     uint32_t idx_used;          /* bit I: a window was taken for mmu_idx I */
+    uint64_t idx_wins[NB_MMU_MODES];    /* bit W: win[W] is of that mmu_idx */
     EsptWindow win[ESPT_NB_WINDOWS];
     EsptJumpCache jc[ESPT_NB_JC];
     uint64_t jc_gen;            /* jump cache flushes; any thread */
@@ -610,6 +611,10 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
         w->lo = ESPT_WINDOW_PAGES;
         w->hi = 0;
     }
+    if (w->in_use) {
+        ec->idx_wins[w->mmu_idx] &= ~(1ull << (w - ec->win));
+    }
+    ec->idx_wins[mmu_idx] |= 1ull << (w - ec->win);
     w->in_use = true;
     w->mmu_idx = mmu_idx;
     qatomic_or(&ec->idx_used, 1u << mmu_idx);
@@ -1474,31 +1479,59 @@ void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len)
 {
     EsptCPU *ec = espt_cpu(cpu);
+    uint64_t wins;
+    uint32_t n0, n1;
     vaddr last;
-    int i;
 
+    QEMU_BUILD_BUG_ON(ESPT_NB_WINDOWS > 64);
     if (!ec || addr >= ESPT_WINDOW_SIZE ||
         !(qatomic_read(&ec->idx_used) & (1u << mmu_idx))) {
         return;
     }
     last = MIN(addr + len - 1, ESPT_WINDOW_SIZE - 1);
+    n0 = addr >> ESPT_PAGE_BITS;
+    n1 = last >> ESPT_PAGE_BITS;
     qemu_spin_lock(&ec->lock);
-    /* In every regime: a flush by address does not name one. */
-    for (i = 0; i < ESPT_NB_WINDOWS; i++) {
-        EsptWindow *w = &ec->win[i];
+    /*
+     * In every regime: a flush by address does not name one.  Guests
+     * flush single pages by the million (Linux's kmap_local on a highmem
+     * ARM kernel, every munmap), mostly pages no window maps: look only
+     * at the windows of @mmu_idx, and at their bitmaps only where they
+     * map something.
+     */
+    for (wins = ec->idx_wins[mmu_idx]; wins; wins &= wins - 1) {
+        EsptWindow *w = &ec->win[ctz64(wins)];
         uint64_t large;
 
-        if (!w->in_use || w->mmu_idx != mmu_idx || w->nb_mapped == 0) {
+        if (w->nb_mapped == 0) {
             continue;
         }
-        espt_unmap_pages(ec, w, w->mapped, addr >> ESPT_PAGE_BITS,
-                         last >> ESPT_PAGE_BITS);
+        large = w->large;
+        if (large) {
+            /* Any large page around, of the largest size the window has? */
+            vaddr mask = (1ull << (63 - clz64(large))) - 1;
+            uint32_t mb0 = (addr & ~mask) >> ESPT_PAGE_BITS >> ESPT_MB_SHIFT;
+            uint32_t mb1 = MIN(last | mask, ESPT_WINDOW_SIZE - 1)
+                           >> ESPT_PAGE_BITS >> ESPT_MB_SHIFT;
+
+            while (mb0 <= mb1 && mb1 - mb0 < 8 && !test_bit(mb0, w->large_mb)) {
+                mb0++;
+            }
+            if (mb0 > mb1) {
+                large = 0;
+            }
+        }
+        if (!large && (n0 >= w->hi || n1 < w->lo ||
+                       (n0 == n1 && !test_bit(n0, w->mapped)))) {
+            continue;
+        }
+        espt_unmap_pages(ec, w, w->mapped, n0, n1);
         /*
          * A flush covers the whole of every large page it touches: drop
          * the pages of large pages around it (an over-approximation when
          * the window holds large pages of several sizes).
          */
-        for (large = w->large; large; large &= large - 1) {
+        for (; large; large &= large - 1) {
             vaddr mask = (1ull << ctz64(large)) - 1;
             uint32_t first = (addr & ~mask) >> ESPT_PAGE_BITS;
             uint32_t end = MIN(last | mask, ESPT_WINDOW_SIZE - 1)
