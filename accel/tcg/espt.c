@@ -275,6 +275,7 @@ typedef struct EsptStats {
     uint64_t periods_on;        /* pacing periods run with ESPT */
     uint64_t periods_off;       /* ... and without */
     uint64_t populated;         /* RAM chunks entered whole */
+    uint64_t populated_huge;    /* of those, as one huge page */
 } EsptStats;
 
 static bool espt_on;
@@ -1330,6 +1331,42 @@ bool espt_fault_take(vaddr addr)
 #define ESPT_CHUNK_SIZE (1ull << ESPT_CHUNK_BITS)
 #define ESPT_NB_CHUNKS  (1ull << (40 - ESPT_CHUNK_BITS))   /* 1 TiB */
 static unsigned long *espt_chunks;      /* entered already */
+static bool espt_collapse_works = true;
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25                /* Linux's value, since 6.1 */
+#endif
+
+/*
+ * Back the chunk [@lo, @hi) of @rb, aligned and whole, with one huge
+ * page.  Shared memory takes huge pages on a fault only where the host
+ * allows it (`shmem_enabled`, "never" by default), but MADV_COLLAPSE
+ * (Linux 6.1) builds one regardless of that setting, from the pages the
+ * range holds.  It needs at least one, so enter the first page, which
+ * leaves its contents as they are, then collapse.  Afterwards QEMU's
+ * own mapping reaches the chunk through one host page table entry, and
+ * so does a window that maps it whole at an aligned address.
+ */
+static bool espt_populate_huge(RAMBlock *rb, ram_addr_t lo, ram_addr_t hi)
+{
+    if (!espt_collapse_works || hi - lo != ESPT_CHUNK_SIZE ||
+        (lo & (ESPT_CHUNK_SIZE - 1)) ||
+        ((uintptr_t)rb->host & (ESPT_CHUNK_SIZE - 1))) {
+        return false;
+    }
+    if (qemu_madvise(rb->host + lo, ESPT_PAGE_SIZE,
+                     QEMU_MADV_POPULATE_WRITE) != 0) {
+        return false;
+    }
+    if (madvise(rb->host + lo, ESPT_CHUNK_SIZE, MADV_COLLAPSE) == 0) {
+        return true;
+    }
+    /* Not on this host, or not for this memory: stop asking. */
+    if (errno == EINVAL || errno == EPERM) {
+        qatomic_set(&espt_collapse_works, false);
+    }
+    return false;
+}
 
 void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
 {
@@ -1367,8 +1404,11 @@ void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
         lo = MAX(ram, rb->offset) - rb->offset;
         hi = MIN(ram + ESPT_CHUNK_SIZE, rb->offset + rb->used_length) -
              rb->offset;
-        if (qemu_madvise(rb->host + lo, hi - lo,
-                         QEMU_MADV_POPULATE_WRITE) == 0) {
+        if (espt_populate_huge(rb, lo, hi)) {
+            ESPT_COUNT(populated);
+            ESPT_COUNT(populated_huge);
+        } else if (qemu_madvise(rb->host + lo, hi - lo,
+                                QEMU_MADV_POPULATE_WRITE) == 0) {
             ESPT_COUNT(populated);
         }
     }
@@ -2502,7 +2542,7 @@ void espt_dump_stats(GString *buf)
         " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
         " runs-peak %" PRIu64 " budget %" PRIu64
         " periods-on %" PRIu64 " periods-off %" PRIu64
-        " ram-chunks %" PRIu64
+        " ram-chunks %" PRIu64 " ram-chunks-huge %" PRIu64
         " fault-ns %" PRId64 " call-ns %" PRId64
         " entry-ns %" PRId64 "\n",
         qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.faults_ro),
@@ -2528,6 +2568,7 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.periods_on),
         qatomic_read(&espt_stats.periods_off),
         qatomic_read(&espt_stats.populated),
+        qatomic_read(&espt_stats.populated_huge),
         espt_fault_ns, espt_call_ns, espt_entry_ns);
 }
 
