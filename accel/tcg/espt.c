@@ -1349,7 +1349,7 @@ static bool espt_collapse_works = true;
  */
 static bool espt_populate_huge(RAMBlock *rb, ram_addr_t lo, ram_addr_t hi)
 {
-    if (!espt_collapse_works || hi - lo != ESPT_CHUNK_SIZE ||
+    if (!qatomic_read(&espt_collapse_works) || hi - lo != ESPT_CHUNK_SIZE ||
         ((lo | rb->fd_offset) & (ESPT_CHUNK_SIZE - 1)) ||
         ((uintptr_t)rb->host & (ESPT_CHUNK_SIZE - 1))) {
         return false;
