@@ -255,6 +255,9 @@ typedef struct EsptCPU {
 typedef struct EsptStats {
     uint64_t faults;            /* host faults redirected to a slow path */
     uint64_t faults_ro;         /* ... of which stores to read-only pages */
+    uint64_t faults_mmio;       /* ... of which accesses to MMIO */
+    uint64_t faults_code;       /* ... stores to pages holding code */
+    uint64_t faults_guest;      /* ... accesses that raised a guest fault */
     uint64_t maps;              /* pages mapped or remapped */
     uint64_t fill_runs;         /* mmaps of more than one page */
     uint64_t no_map;            /* RAM that cannot be mirrored */
@@ -293,6 +296,10 @@ static __thread EsptWindow *espt_base_win;
 /* The last host fault's window and guest address, for espt_switch. */
 static __thread EsptWindow *espt_fault_win;
 static __thread uint32_t espt_fault_addr;
+/* ... and its block, until its slow path has looked at the page. */
+static __thread TranslationBlock *espt_fault_tb;
+/* Whether that slow path has yet to find the page (see espt_switch). */
+static __thread bool espt_fault_open;
 
 /*
  * Host faults at one block after which its code is translated without
@@ -834,6 +841,14 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     if (unlikely(espt_demote_tb)) {
         espt_demote_faulting();
     }
+    /*
+     * The slow path of the last host fault left before it found the page:
+     * the walk or the alignment check raised a guest fault.
+     */
+    if (unlikely(espt_fault_open)) {
+        espt_fault_open = false;
+        ESPT_COUNT(faults_guest);
+    }
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
     }
@@ -1313,6 +1328,7 @@ bool espt_fault_take(vaddr addr)
         return false;
     }
     espt_fault_win = NULL;
+    espt_fault_open = false;
     return true;
 }
 
@@ -2226,6 +2242,27 @@ static unsigned espt_fault_count(TranslationBlock *tb, unsigned weight)
     return count;
 }
 
+/*
+ * Add @weight to @tb's faults of late; if that reaches the threshold, ask
+ * espt_switch to demote it.  Called from the signal handler: no locks.
+ */
+static void espt_fault_counted(TranslationBlock *tb, unsigned weight)
+{
+    if (espt_fault_count(tb, weight) >=
+        ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP && !espt_demote_tb) {
+        espt_demote_tb = tb;
+        espt_quick.mmu_idx = -1;
+        espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
+        /*
+         * Leave the chain of blocks at the next block: a loop of chained
+         * blocks would not reach espt_switch otherwise.
+         */
+        if (current_cpu && !(current_cpu->tcg_cflags & CF_USE_ICOUNT)) {
+            qatomic_set(&current_cpu->neg.icount_decr.u16.high, -1);
+        }
+    }
+}
+
 static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
 {
     ucontext_t *uc = puc;
@@ -2262,20 +2299,9 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             if (ro) {
                 ESPT_COUNT(faults_ro);
             }
-            if (espt_fault_count(tb, espt_fault_weight(addr, ro)) >=
-                ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP && !espt_demote_tb) {
-                espt_demote_tb = tb;
-                espt_quick.mmu_idx = -1;
-                espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
-                /*
-                 * Leave the chain of blocks at the next block: a loop of
-                 * chained blocks would not reach espt_switch otherwise.
-                 */
-                if (current_cpu &&
-                    !(current_cpu->tcg_cflags & CF_USE_ICOUNT)) {
-                    qatomic_set(&current_cpu->neg.icount_decr.u16.high, -1);
-                }
-            }
+            espt_fault_tb = tb;
+            espt_fault_open = true;
+            espt_fault_counted(tb, espt_fault_weight(addr, ro));
             /*
              * Go to the slow path without rt_sigreturn, which would enter
              * the kernel a second time: on hosts where every entry empties
@@ -2304,6 +2330,32 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
         /* Sent, not a fault: returning would not send it again. */
         raise(sig);
     }
+}
+
+/*
+ * The slow path of the access that faulted last found MMIO there.  Such
+ * an access faults each time it runs (an interrupt controller's
+ * acknowledge and end-of-interrupt, once per interrupt), and a block
+ * that reaches MMIO once a millisecond or so never gathered enough
+ * faults of late to be demoted: about 1,400 host faults a second in an
+ * armmp guest (GICv2's CPU interface is MMIO).  So count it as a fault
+ * of a sweep, which demotes a block doing it about 64 times within a
+ * few ESPT_FAULT_EPOCH_NS.
+ */
+void espt_fault_mmio(void)
+{
+    TranslationBlock *tb = espt_fault_tb;
+
+    ESPT_COUNT(faults_mmio);
+    espt_fault_tb = NULL;
+    if (tb) {
+        espt_fault_counted(tb, ESPT_FAULT_SWEEP);
+    }
+}
+
+void espt_fault_code(void)
+{
+    ESPT_COUNT(faults_code);
 }
 
 /*
@@ -2535,7 +2587,8 @@ void espt_dump_stats(GString *buf)
         " evictions %" PRIu64 " switches %" PRIu64
         " jump-caches-kept %" PRIu64 " prefills %" PRIu64
         " refreshes %" PRIu64 " refresh-kept %" PRIu64
-        " demoted %" PRIu64
+        " demoted %" PRIu64 " mmio-faults %" PRIu64
+        " code-faults %" PRIu64 " guest-faults %" PRIu64
         " tables %" PRIu64 " table-writes %" PRIu64
         " table-floods %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
@@ -2558,6 +2611,9 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.refreshes),
         qatomic_read(&espt_stats.kept),
         qatomic_read(&espt_stats.demoted),
+        qatomic_read(&espt_stats.faults_mmio),
+        qatomic_read(&espt_stats.faults_code),
+        qatomic_read(&espt_stats.faults_guest),
         qatomic_read(&espt_stats.tables),
         qatomic_read(&espt_stats.table_writes),
         qatomic_read(&espt_stats.table_floods),
@@ -2626,6 +2682,14 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
 bool espt_fault_take(vaddr addr)
 {
     return false;
+}
+
+void espt_fault_mmio(void)
+{
+}
+
+void espt_fault_code(void)
+{
 }
 
 void espt_map(CPUState *cpu, int mmu_idx, vaddr page, void *host,

@@ -192,6 +192,10 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page);
  * no later access of a block without ESPT does.
  */
 bool espt_fault_take(vaddr addr);
+/* ... and its slow path found MMIO there, which it will find again. */
+void espt_fault_mmio(void);
+/* ... or a store to a page that still holds translated code. */
+void espt_fault_code(void);
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
 void espt_write_protect(CPUState *cpu, uintptr_t host, size_t len);
 void espt_flush(CPUState *cpu, int mmu_idx);

@@ -27,7 +27,8 @@ TITLE = {"native": "native", "user": "user mode", "espt-on": "espt=on",
 OS_JOBS = ["boot", "forkexec", "pagefault", "pipe", "tar"]
 # Micro-benchmarks, in no geometric mean but their own.
 MICRO_JOBS = ["memloop"]
-SHOWN = ["faults", "ro-faults", "maps", "unmaps", "write-protects",
+SHOWN = ["faults", "ro-faults", "mmio-faults", "guest-faults", "maps",
+         "unmaps", "write-protects",
          "window-drops", "evictions", "switches", "jump-caches-kept",
          "prefills", "periods-off", "runs-peak"]
 

@@ -38,8 +38,8 @@ PATH = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/games"
 COUNTERS = ["faults", "ro-faults", "maps", "fill-runs", "unmaps",
             "write-protects", "window-drops", "evictions", "switches",
             "jump-caches-kept", "prefills", "refreshes", "refresh-kept",
-            "demoted", "unmirrorable", "map-failures", "periods-on",
-            "periods-off"]
+            "demoted", "mmio-faults", "code-faults", "guest-faults",
+            "unmirrorable", "map-failures", "periods-on", "periods-off"]
 # Gauges recorded as they stand when a job ends (runs-peak: the most
 # mmaps mapped at once since QEMU started).
 GAUGES = ["runs-peak"]
