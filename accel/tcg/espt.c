@@ -296,8 +296,12 @@ static __thread EsptWindow *espt_base_win;
 /* The last host fault's window and guest address, for espt_switch. */
 static __thread EsptWindow *espt_fault_win;
 static __thread uint32_t espt_fault_addr;
-/* ... and its block, until its slow path has looked at the page. */
+/*
+ * ... and its block, until its slow path has looked at the page, with
+ * the code buffer's flush count then (a flush frees every block).
+ */
 static __thread TranslationBlock *espt_fault_tb;
+static __thread unsigned espt_fault_flushes;
 /* Whether that slow path has yet to find the page (see espt_switch). */
 static __thread bool espt_fault_open;
 
@@ -2300,6 +2304,7 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
                 ESPT_COUNT(faults_ro);
             }
             espt_fault_tb = tb;
+            espt_fault_flushes = qatomic_read(&tb_ctx.tb_flush_count);
             espt_fault_open = true;
             espt_fault_counted(tb, espt_fault_weight(addr, ro));
             /*
@@ -2348,7 +2353,7 @@ void espt_fault_mmio(void)
 
     ESPT_COUNT(faults_mmio);
     espt_fault_tb = NULL;
-    if (tb) {
+    if (tb && qatomic_read(&tb_ctx.tb_flush_count) == espt_fault_flushes) {
         espt_fault_counted(tb, ESPT_FAULT_SWEEP);
     }
 }
