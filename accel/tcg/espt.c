@@ -302,7 +302,10 @@ static __thread uint32_t espt_fault_addr;
  */
 static __thread TranslationBlock *espt_fault_tb;
 static __thread unsigned espt_fault_flushes;
-/* Whether that slow path has yet to find the page (see espt_switch). */
+/*
+ * Whether that slow path has yet to find the page: if it has not by the
+ * next host fault or espt_switch, it raised a guest fault.
+ */
 static __thread bool espt_fault_open;
 
 /*
@@ -2302,6 +2305,10 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             }
             if (ro) {
                 ESPT_COUNT(faults_ro);
+            }
+            if (espt_fault_open) {
+                /* The last one's slow path raised a guest fault. */
+                ESPT_COUNT(faults_guest);
             }
             espt_fault_tb = tb;
             espt_fault_flushes = qatomic_read(&tb_ctx.tb_flush_count);
