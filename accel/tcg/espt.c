@@ -297,16 +297,13 @@ static __thread EsptWindow *espt_base_win;
 static __thread EsptWindow *espt_fault_win;
 static __thread uint32_t espt_fault_addr;
 /*
- * ... and its block, until its slow path has looked at the page, with
- * the code buffer's flush count then (a flush frees every block).
+ * ... and its block, until its slow path has found the page, with the
+ * code buffer's flush count then (a flush frees every block).  Still set
+ * at the next host fault or espt_switch, it says that slow path raised a
+ * guest fault instead.
  */
 static __thread TranslationBlock *espt_fault_tb;
 static __thread unsigned espt_fault_flushes;
-/*
- * Whether that slow path has yet to find the page: if it has not by the
- * next host fault or espt_switch, it raised a guest fault.
- */
-static __thread bool espt_fault_open;
 
 /*
  * Host faults at one block after which its code is translated without
@@ -852,8 +849,8 @@ void espt_switch(CPUState *cpu, int mmu_idx)
      * The slow path of the last host fault left before it found the page:
      * the walk or the alignment check raised a guest fault.
      */
-    if (unlikely(espt_fault_open)) {
-        espt_fault_open = false;
+    if (unlikely(espt_fault_tb)) {
+        espt_fault_tb = NULL;
         ESPT_COUNT(faults_guest);
     }
     if (unlikely(!ec)) {
@@ -1328,14 +1325,33 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
     return test_bit(n, w->writable) ? PAGE_READ | PAGE_WRITE : PAGE_READ;
 }
 
-bool espt_fault_take(vaddr addr)
+/*
+ * An access whose fault finds MMIO faults each time it runs (an interrupt
+ * controller's acknowledge and end-of-interrupt, once per interrupt), and
+ * a block that reaches MMIO once a millisecond or so never gathered
+ * enough faults of late to be demoted: about 1,400 host faults a second
+ * in an armmp guest (GICv2's CPU interface is MMIO).  So such a fault
+ * counts as a fault of a sweep, which demotes a block doing it about 64
+ * times within a few ESPT_FAULT_EPOCH_NS.
+ */
+static void espt_fault_counted(TranslationBlock *tb, unsigned weight);
+
+bool espt_fault_take(vaddr addr, bool mmio)
 {
+    TranslationBlock *tb = espt_fault_tb;
+
     if (!espt_fault_win || espt_fault_win != espt_base_win ||
         ((espt_fault_addr ^ addr) & ~(ESPT_PAGE_SIZE - 1))) {
         return false;
     }
     espt_fault_win = NULL;
-    espt_fault_open = false;
+    espt_fault_tb = NULL;
+    if (mmio) {
+        ESPT_COUNT(faults_mmio);
+        if (tb && qatomic_read(&tb_ctx.tb_flush_count) == espt_fault_flushes) {
+            espt_fault_counted(tb, ESPT_FAULT_SWEEP);
+        }
+    }
     return true;
 }
 
@@ -2306,13 +2322,12 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             if (ro) {
                 ESPT_COUNT(faults_ro);
             }
-            if (espt_fault_open) {
+            if (espt_fault_tb) {
                 /* The last one's slow path raised a guest fault. */
                 ESPT_COUNT(faults_guest);
             }
             espt_fault_tb = tb;
             espt_fault_flushes = qatomic_read(&tb_ctx.tb_flush_count);
-            espt_fault_open = true;
             espt_fault_counted(tb, espt_fault_weight(addr, ro));
             /*
              * Go to the slow path without rt_sigreturn, which would enter
@@ -2341,27 +2356,6 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
     if (si->si_code <= 0) {
         /* Sent, not a fault: returning would not send it again. */
         raise(sig);
-    }
-}
-
-/*
- * The slow path of the access that faulted last found MMIO there.  Such
- * an access faults each time it runs (an interrupt controller's
- * acknowledge and end-of-interrupt, once per interrupt), and a block
- * that reaches MMIO once a millisecond or so never gathered enough
- * faults of late to be demoted: about 1,400 host faults a second in an
- * armmp guest (GICv2's CPU interface is MMIO).  So count it as a fault
- * of a sweep, which demotes a block doing it about 64 times within a
- * few ESPT_FAULT_EPOCH_NS.
- */
-void espt_fault_mmio(void)
-{
-    TranslationBlock *tb = espt_fault_tb;
-
-    ESPT_COUNT(faults_mmio);
-    espt_fault_tb = NULL;
-    if (tb && qatomic_read(&tb_ctx.tb_flush_count) == espt_fault_flushes) {
-        espt_fault_counted(tb, ESPT_FAULT_SWEEP);
     }
 }
 
@@ -2691,13 +2685,9 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
     return 0;
 }
 
-bool espt_fault_take(vaddr addr)
+bool espt_fault_take(vaddr addr, bool mmio)
 {
     return false;
-}
-
-void espt_fault_mmio(void)
-{
 }
 
 void espt_fault_code(void)

@@ -189,11 +189,10 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page);
 /*
  * Did the thread's last host fault in a window hit the page of @addr?
  * If so, forget it: the slow path of that access mirrors the page, and
- * no later access of a block without ESPT does.
+ * no later access of a block without ESPT does.  @mmio: that slow path
+ * found MMIO there, which it will find again.
  */
-bool espt_fault_take(vaddr addr);
-/* ... and its slow path found MMIO there, which it will find again. */
-void espt_fault_mmio(void);
+bool espt_fault_take(vaddr addr, bool mmio);
 /* ... or a store to a page that still holds translated code. */
 void espt_fault_code(void);
 void espt_unmap(CPUState *cpu, int mmu_idx, vaddr addr, vaddr len);
