@@ -92,6 +92,7 @@
 #include "exec/page-protection.h"
 #include "exec/ramblock.h"
 #include "exec/translation-block.h"
+#include "accel/tcg/cpu-ops.h"
 #include "tcg/tcg.h"
 #include "tb-jmp-cache.h"
 #include "tb-context.h"
@@ -232,6 +233,19 @@ typedef struct EsptPace {
     bool back;                  /* the period just after a time off */
 } EsptPace;
 
+/*
+ * A translation regime the vCPU entered lately, the address space its
+ * tables described then (TCGCPUOps.espt_space), and how long it has run
+ * in it while young (see espt_youth_switch); -1 once grown up.
+ */
+typedef struct EsptYoung {
+    uint64_t regime;
+    uint64_t space;
+    int64_t run;
+    bool valid;
+} EsptYoung;
+#define ESPT_NB_YOUNG       256
+
 typedef struct EsptCPU {
     QemuSpin lock;              /* windows and rmap; any thread */
     uint8_t *region;
@@ -249,6 +263,11 @@ typedef struct EsptCPU {
     uint64_t jc_gen;            /* jump cache flushes; any thread */
     uint64_t jc_clock;
     EsptPace pace;
+    EsptYoung young[ESPT_NB_YOUNG];     /* by a hash of the regime */
+    EsptYoung *young_cur;       /* the current regime's, while it is young */
+    int64_t young_since;        /* ns, when it became current */
+    /* Where a young regime's accesses fault: nothing is ever mapped. */
+    EsptWindow void_win;
     bool quick;                 /* see EsptQuick; any thread clears it */
 } EsptCPU;
 
@@ -279,6 +298,8 @@ typedef struct EsptStats {
     uint64_t periods_off;       /* ... and without */
     uint64_t populated;         /* RAM chunks entered whole */
     uint64_t populated_huge;    /* of those, as one huge page */
+    uint64_t young;             /* regimes that began without windows */
+    uint64_t grown;             /* ... and ran long enough to get them */
 } EsptStats;
 
 static bool espt_on;
@@ -360,6 +381,8 @@ static bool espt_quick_never;
 __thread EsptQuick espt_quick = { .ok = &espt_quick_never, .mmu_idx = -1 };
 uint32_t espt_vcpus_off;
 static int64_t espt_fault_ns = 20000, espt_call_ns = 10000;
+/* How long a new regime runs before it gets windows (espt-youth). */
+static int64_t espt_youth_ns = ESPT_YOUTH_MS * 1000 * 1000LL;
 /* What a kernel entry costs the code that runs after it (espt_calibrate). */
 static int64_t espt_entry_ns;
 /* espt_calibrate's own fault, and where the handler sends it. */
@@ -471,7 +494,7 @@ bool espt_window_active(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
 
-    return ec && ec->cur[mmu_idx] && !ec->pace.off_left;
+    return ec && ec->cur[mmu_idx] && !ec->pace.off_left && !ec->young_cur;
 }
 
 /*
@@ -504,7 +527,7 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
         error_report("espt: more than %d vCPUs", ESPT_MAX_CPUS);
         abort();
     }
-    p = mmap(NULL, ESPT_NB_WINDOWS * ESPT_STRIDE, PROT_NONE,
+    p = mmap(NULL, (ESPT_NB_WINDOWS + 1) * ESPT_STRIDE, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         error_report("espt: cannot reserve the windows of vCPU %d: %s",
@@ -517,6 +540,9 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
     for (i = 0; i < ESPT_NB_WINDOWS; i++) {
         ec->win[i].base = ec->region + i * ESPT_STRIDE;
     }
+    ec->void_win.base = ec->region + ESPT_NB_WINDOWS * ESPT_STRIDE;
+    ec->void_win.mmu_idx = -1;
+    ec->void_win.mapped = bitmap_new(ESPT_WINDOW_PAGES);
     qatomic_store_release(&espt_cpus[cpu->cpu_index], ec);
     return ec;
 }
@@ -1014,6 +1040,28 @@ void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
  * icount the vCPU stays on ESPT, so that nothing depends on the host's
  * clock.
  */
+/*
+ * Run the vCPU's code translated without ESPT while it is paced off or
+ * its regime is young, and with ESPT otherwise.
+ */
+static void espt_set_off(CPUState *cpu, EsptCPU *ec)
+{
+    bool off = ec->pace.off_left || ec->young_cur;
+
+    if (off == !!(cpu->tcg_cflags & CF_ESPT_OFF)) {
+        return;
+    }
+    if (off) {
+        cpu->tcg_cflags |= CF_ESPT_OFF;
+        qatomic_inc(&espt_vcpus_off);
+    } else {
+        cpu->tcg_cflags &= ~CF_ESPT_OFF;
+        qatomic_dec(&espt_vcpus_off);
+    }
+    /* Leave the chain of blocks of the other kind at the next block. */
+    qatomic_set(&cpu->neg.icount_decr.u16.high, -1);
+}
+
 static void espt_pace(CPUState *cpu, EsptCPU *ec)
 {
     EsptPace *p = &ec->pace;
@@ -1038,8 +1086,6 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
         if (--p->off_left) {
             return;
         }
-        cpu->tcg_cflags &= ~CF_ESPT_OFF;
-        qatomic_dec(&espt_vcpus_off);
         p->back = true;
     } else {
         bool back = p->back;
@@ -1057,11 +1103,88 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
         }
         p->off_left = p->off_next;
         p->off_next = MIN(p->off_next * 2, ESPT_PACE_MAX_OFF);
-        cpu->tcg_cflags |= CF_ESPT_OFF;
-        qatomic_inc(&espt_vcpus_off);
     }
-    /* Leave the chain of blocks of the other kind at the next block. */
-    qatomic_set(&cpu->neg.icount_decr.u16.high, -1);
+    espt_set_off(cpu, ec);
+}
+
+/*
+ * Young regimes.  Most address spaces a guest makes live for a few
+ * milliseconds (a fork about to exec, a shell command, most of what boot
+ * starts), and every page one touches through a window costs a host
+ * fault and an mmap, and its drop an munmap, where the softmmu pays a
+ * TLB refill; pacing sees that upkeep only once a period has paid it.
+ * So a regime the vCPU enters runs code translated without ESPT, and
+ * makes no window, until it has run espt_youth_ns in all; then it grows
+ * up and gets windows like any other.  How long it has run is kept per
+ * regime, in a small table by hash: a regime pushed out of it by another
+ * is young again when it comes back (its windows, if any, stay).  Where
+ * a regime names its top-level table by address (x86's CR3), which the
+ * guest gives to its next address space as soon as it frees it, the
+ * target's espt_space hook says when the tables behind it changed, and a
+ * young regime starts over then.  Not under icount, where nothing may
+ * depend on the host's clock.
+ */
+static void espt_youth_grow(CPUState *cpu, EsptCPU *ec)
+{
+    ec->young_cur->run = -1;
+    ec->young_cur = NULL;
+    ESPT_COUNT(grown);
+    espt_set_off(cpu, ec);
+}
+
+static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
+{
+    uint64_t (*space)(CPUState *cpu) = cpu->cc->tcg_ops->espt_space;
+    EsptYoung *y;
+    int64_t now;
+
+    if (!espt_youth_ns || (cpu->tcg_cflags & CF_USE_ICOUNT)) {
+        return;
+    }
+    now = get_clock();
+    if (ec->young_cur) {
+        ec->young_cur->run += now - ec->young_since;
+        ec->young_cur = NULL;
+    }
+    y = &ec->young[(regime ^ regime >> 12 ^ regime >> 32) % ESPT_NB_YOUNG];
+    if (!y->valid || y->regime != regime) {
+        *y = (EsptYoung) { .regime = regime, .valid = true };
+        ESPT_COUNT(young);
+        if (space) {
+            y->space = space(cpu);
+        }
+    } else if (y->run >= 0 && space) {
+        uint64_t now_space = space(cpu);
+
+        if (now_space != y->space) {
+            y->space = now_space;
+            y->run = 0;
+            ESPT_COUNT(young);
+        }
+    }
+    if (y->run >= 0) {
+        ec->young_cur = y;
+        ec->young_since = now;
+        if (y->run >= espt_youth_ns) {
+            espt_youth_grow(cpu, ec);
+            return;
+        }
+    }
+    espt_set_off(cpu, ec);
+}
+
+/* Has the current regime run long enough to grow up? */
+static void espt_youth_check(CPUState *cpu, EsptCPU *ec)
+{
+    if (ec->young_cur &&
+        ec->young_cur->run + get_clock() - ec->young_since >= espt_youth_ns) {
+        espt_youth_grow(cpu, ec);
+    }
+}
+
+void espt_set_youth(uint32_t ms)
+{
+    espt_youth_ns = (int64_t)ms * 1000 * 1000;
 }
 
 /*
@@ -1074,6 +1197,7 @@ void espt_tick(CPUState *cpu)
     EsptCPU *ec = espt_cpu(cpu);
 
     if (ec && !++espt_quick.tick) {
+        espt_youth_check(cpu, ec);
         espt_pace(cpu, ec);
     }
 }
@@ -1099,6 +1223,7 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
     ec->asid_mask = asid_mask;
     memset(ec->cur, 0, sizeof(ec->cur));
     espt_quick_clear(ec);
+    espt_youth_switch(cpu, ec, regime);
     /*
      * A regime's jump cache stays valid only while the guest must flush
      * after changing its tables, which x86 need not do before a CR3
@@ -1113,6 +1238,11 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
      * new regime's window at once.
      */
     if (espt_base - (uintptr_t)ec->region < ESPT_NB_WINDOWS * ESPT_STRIDE) {
+        if (ec->young_cur) {
+            /* Its accesses take the slow path, which maps nothing. */
+            espt_set_base(cpu, &ec->void_win);
+            return !espt_tracking;
+        }
         w = &ec->win[(espt_base - (uintptr_t)ec->region) / ESPT_STRIDE];
         w = espt_window_get(ec, w->mmu_idx);
         if (w->stale) {
@@ -2603,7 +2733,8 @@ void espt_dump_stats(GString *buf)
         " periods-on %" PRIu64 " periods-off %" PRIu64
         " ram-chunks %" PRIu64 " ram-chunks-huge %" PRIu64
         " fault-ns %" PRId64 " call-ns %" PRId64
-        " entry-ns %" PRId64 "\n",
+        " entry-ns %" PRId64
+        " young-regimes %" PRIu64 " grown-regimes %" PRIu64 "\n",
         qatomic_read(&espt_stats.faults), qatomic_read(&espt_stats.faults_ro),
         qatomic_read(&espt_stats.maps),
         qatomic_read(&espt_stats.fill_runs),
@@ -2631,7 +2762,8 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.periods_off),
         qatomic_read(&espt_stats.populated),
         qatomic_read(&espt_stats.populated_huge),
-        espt_fault_ns, espt_call_ns, espt_entry_ns);
+        espt_fault_ns, espt_call_ns, espt_entry_ns,
+        qatomic_read(&espt_stats.young), qatomic_read(&espt_stats.grown));
 }
 
 #else /* !ESPT_HOST_OK */
@@ -2643,6 +2775,10 @@ void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
 bool espt_start(uint32_t max_maps)
 {
     return false;
+}
+
+void espt_set_youth(uint32_t ms)
+{
 }
 
 bool espt_enabled(void)

@@ -73,6 +73,8 @@ static inline void espt_jmp_cache_inval(CPUState *cpu, unsigned h,
 #else
 /* The smallest espt-maps= a user may ask for. */
 #define ESPT_MIN_MAPS 64
+/* How long a new address space runs before ESPT serves it (espt-youth=). */
+#define ESPT_YOUTH_MS 20
 
 /**
  * espt_start: install the fault handler; call once, after the option is
@@ -82,6 +84,13 @@ static inline void espt_jmp_cache_inval(CPUState *cpu, unsigned h,
  * ESPT cannot run after all, and QEMU then runs as espt=off.
  */
 bool espt_start(uint32_t max_maps);
+
+/*
+ * espt_set_youth: a translation regime the guest enters runs without ESPT
+ * until it has run @ms milliseconds in all (-accel tcg,espt-youth=MS);
+ * 0: at once.  Call before any vCPU runs.
+ */
+void espt_set_youth(uint32_t ms);
 
 /* Is ESPT on? */
 bool espt_enabled(void);

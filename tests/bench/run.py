@@ -39,7 +39,8 @@ COUNTERS = ["faults", "ro-faults", "maps", "fill-runs", "unmaps",
             "write-protects", "window-drops", "evictions", "switches",
             "jump-caches-kept", "prefills", "refreshes", "refresh-kept",
             "demoted", "mmio-faults", "code-faults", "guest-faults",
-            "unmirrorable", "map-failures", "periods-on", "periods-off"]
+            "unmirrorable", "map-failures", "periods-on", "periods-off",
+            "young-regimes", "grown-regimes"]
 # Gauges recorded as they stand when a job ends (runs-peak: the most
 # mmaps mapped at once since QEMU started).
 GAUGES = ["runs-peak"]

@@ -18,7 +18,7 @@ build_mmu_test "$d"
 
 rc=0
 timeout 120 "$(qemu_bin arm)" -M virt -cpu cortex-a15 -nographic \
-    -no-reboot -kernel "$d/mmu-test.elf" -accel tcg,espt="$mode" \
+    -no-reboot -kernel "$d/mmu-test.elf" -accel tcg,espt="$mode",espt-youth=0 \
     -d espt -D "$d/espt-$mode.log" < /dev/null > "$d/out-$mode.txt" 2>&1 ||
     rc=$?
 [ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"

@@ -25,7 +25,7 @@ build_mmu_test_i386 "$d"
 rc=0
 timeout 120 "$(qemu_bin i386)" -M pc -cpu max -nographic -no-reboot \
     -device isa-debug-exit,iobase=0xf4,iosize=4 \
-    -kernel "$d/mmu-test.elf" -accel tcg,espt="$mode" \
+    -kernel "$d/mmu-test.elf" -accel tcg,espt="$mode",espt-youth=0 \
     -d espt -D "$d/espt-$mode.log" < /dev/null > "$d/out-$mode.txt" 2>&1 ||
     rc=$?
 [ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"

@@ -35,6 +35,18 @@ for bad in 10 lots -1; do
         fail "espt-maps=$bad: message does not name espt-maps"
 done
 
+# espt-youth: milliseconds, a number; refused in one line.
+for bad in soon -5; do
+    rc=0
+    echo quit | "$q" -M none -nodefaults -display none -monitor stdio \
+        -accel tcg,espt="$mode",espt-youth=$bad > /dev/null 2> "$err" || rc=$?
+    [ $rc -ne 0 ] || fail "espt-youth=$bad was accepted"
+    [ "$(wc -l < "$err")" -eq 1 ] ||
+        fail "espt-youth=$bad: not one line: $(cat "$err")"
+    grep -q "espt-youth" "$err" ||
+        fail "espt-youth=$bad: message does not name espt-youth"
+done
+
 rc=0
 echo quit | "$q" -M none -nodefaults -display none -monitor stdio \
     -accel tcg,espt="$mode" > /dev/null 2> "$err" || rc=$?

@@ -11,7 +11,7 @@ arch=$1 flavour=$2 mode=$3 maps=1024
 need_mode "$arch" "$mode"
 log_tag=vma-limit
 ESPT_QEMU_ARGS="-d espt" boot_guest "$arch" "$flavour" 1 "$mode" workload \
-    --accel-opts ",espt-maps=$maps"
+    --accel-opts ",espt-maps=$maps,espt-youth=0"
 grep '^RESULT ' "$log.txt" > "$log.got"
 "$top/tests/guest/expected.py" > "$log.want"
 diff -u "$log.want" "$log.got" || fail "wrong workload results"
