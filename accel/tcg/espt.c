@@ -242,6 +242,7 @@ typedef struct EsptYoung {
     uint64_t regime;
     uint64_t space;
     int64_t run;
+    int64_t left;               /* ns, when the vCPU last left it */
     bool valid;
 } EsptYoung;
 #define ESPT_NB_YOUNG       256
@@ -264,7 +265,8 @@ typedef struct EsptCPU {
     uint64_t jc_clock;
     EsptPace pace;
     EsptYoung young[ESPT_NB_YOUNG];     /* by a hash of the regime */
-    EsptYoung *young_cur;       /* the current regime's, while it is young */
+    EsptYoung *young_in;        /* the current regime's */
+    EsptYoung *young_cur;       /* ... while it is young */
     int64_t young_since;        /* ns, when it became current */
     /* Where a young regime's accesses fault: nothing is ever mapped. */
     EsptWindow void_win;
@@ -1120,10 +1122,14 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
  * is young again when it comes back (its windows, if any, stay).  Where
  * a regime names its top-level table by address (x86's CR3), which the
  * guest gives to its next address space as soon as it frees it, the
- * target's espt_space hook says when the tables behind it changed, and a
- * young regime starts over then.  Not under icount, where nothing may
- * depend on the host's clock.
+ * target's espt_space hook says when the tables behind it changed, and
+ * the regime starts over then: asked at each entry while the regime is
+ * young, and once it has grown up, after ESPT_YOUTH_AWAY_NS away (not
+ * between two processes trading a pipe's bytes).  Not under icount, where
+ * nothing may depend on the host's clock.
  */
+#define ESPT_YOUTH_AWAY_NS  (1000 * 1000)
+
 static void espt_youth_grow(CPUState *cpu, EsptCPU *ec)
 {
     ec->young_cur->run = -1;
@@ -1134,7 +1140,8 @@ static void espt_youth_grow(CPUState *cpu, EsptCPU *ec)
 
 static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
 {
-    uint64_t (*space)(CPUState *cpu) = cpu->cc->tcg_ops->espt_space;
+    uint64_t (*space)(CPUState *cpu, uint64_t regime) =
+        cpu->cc->tcg_ops->espt_space;
     EsptYoung *y;
     int64_t now;
 
@@ -1142,6 +1149,17 @@ static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
         return;
     }
     now = get_clock();
+    if (ec->young_in) {
+        EsptYoung *o = ec->young_in;
+
+        /* A grown-up regime's tables as it leaves them, after a while. */
+        if (space && o->run < 0 &&
+            now - ec->young_since >= ESPT_YOUTH_AWAY_NS) {
+            o->space = space(cpu, o->regime);
+        }
+        o->left = now;
+        ec->young_in = NULL;
+    }
     if (ec->young_cur) {
         ec->young_cur->run += now - ec->young_since;
         ec->young_cur = NULL;
@@ -1151,10 +1169,11 @@ static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
         *y = (EsptYoung) { .regime = regime, .valid = true };
         ESPT_COUNT(young);
         if (space) {
-            y->space = space(cpu);
+            y->space = space(cpu, regime);
         }
-    } else if (y->run >= 0 && space) {
-        uint64_t now_space = space(cpu);
+    } else if (space &&
+               (y->run >= 0 || now - y->left >= ESPT_YOUTH_AWAY_NS)) {
+        uint64_t now_space = space(cpu, regime);
 
         if (now_space != y->space) {
             y->space = now_space;
@@ -1162,9 +1181,10 @@ static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
             ESPT_COUNT(young);
         }
     }
+    ec->young_in = y;
+    ec->young_since = now;
     if (y->run >= 0) {
         ec->young_cur = y;
-        ec->young_since = now;
         if (y->run >= espt_youth_ns) {
             espt_youth_grow(cpu, ec);
             return;
