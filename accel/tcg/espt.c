@@ -266,7 +266,6 @@ typedef struct EsptCPU {
     EsptPace pace;
     EsptYoung young[ESPT_NB_YOUNG];     /* by a hash of the regime */
     EsptYoung *young_in;        /* the current regime's */
-    EsptYoung *young_cur;       /* ... while it is young */
     int64_t young_since;        /* ns, when it became current */
     /* Where a young regime's accesses fault: nothing is ever mapped. */
     EsptWindow void_win;
@@ -492,11 +491,17 @@ static EsptCPU *espt_cpu(CPUState *cpu)
            ? qatomic_load_acquire(&espt_cpus[cpu->cpu_index]) : NULL;
 }
 
+/* Is @ec's current regime young (see espt_youth_switch)? */
+static bool espt_young(EsptCPU *ec)
+{
+    return ec->young_in && ec->young_in->run >= 0;
+}
+
 bool espt_window_active(CPUState *cpu, int mmu_idx)
 {
     EsptCPU *ec = espt_cpu(cpu);
 
-    return ec && ec->cur[mmu_idx] && !ec->pace.off_left && !ec->young_cur;
+    return ec && ec->cur[mmu_idx] && !ec->pace.off_left && !espt_young(ec);
 }
 
 /*
@@ -1023,6 +1028,28 @@ void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
 }
 
 /*
+ * Run the vCPU's code translated without ESPT while it is paced off or
+ * its regime is young, and with ESPT otherwise.
+ */
+static void espt_set_off(CPUState *cpu, EsptCPU *ec)
+{
+    bool off = ec->pace.off_left || espt_young(ec);
+
+    if (off == !!(cpu->tcg_cflags & CF_ESPT_OFF)) {
+        return;
+    }
+    if (off) {
+        cpu->tcg_cflags |= CF_ESPT_OFF;
+        qatomic_inc(&espt_vcpus_off);
+    } else {
+        cpu->tcg_cflags &= ~CF_ESPT_OFF;
+        qatomic_dec(&espt_vcpus_off);
+    }
+    /* Leave the chain of blocks of the other kind at the next block. */
+    qatomic_set(&cpu->neg.icount_decr.u16.high, -1);
+}
+
+/*
  * Pacing.  The fast path saves a TLB compare per access, but each page a
  * window maps costs a host fault and an mmap, and each page it drops an
  * munmap: tens of microseconds on some hosts, where a softmmu TLB refill
@@ -1042,28 +1069,6 @@ void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb)
  * icount the vCPU stays on ESPT, so that nothing depends on the host's
  * clock.
  */
-/*
- * Run the vCPU's code translated without ESPT while it is paced off or
- * its regime is young, and with ESPT otherwise.
- */
-static void espt_set_off(CPUState *cpu, EsptCPU *ec)
-{
-    bool off = ec->pace.off_left || ec->young_cur;
-
-    if (off == !!(cpu->tcg_cflags & CF_ESPT_OFF)) {
-        return;
-    }
-    if (off) {
-        cpu->tcg_cflags |= CF_ESPT_OFF;
-        qatomic_inc(&espt_vcpus_off);
-    } else {
-        cpu->tcg_cflags &= ~CF_ESPT_OFF;
-        qatomic_dec(&espt_vcpus_off);
-    }
-    /* Leave the chain of blocks of the other kind at the next block. */
-    qatomic_set(&cpu->neg.icount_decr.u16.high, -1);
-}
-
 static void espt_pace(CPUState *cpu, EsptCPU *ec)
 {
     EsptPace *p = &ec->pace;
@@ -1132,8 +1137,7 @@ static void espt_pace(CPUState *cpu, EsptCPU *ec)
 
 static void espt_youth_grow(CPUState *cpu, EsptCPU *ec)
 {
-    ec->young_cur->run = -1;
-    ec->young_cur = NULL;
+    ec->young_in->run = -1;
     ESPT_COUNT(grown);
     espt_set_off(cpu, ec);
 }
@@ -1152,17 +1156,14 @@ static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
     if (ec->young_in) {
         EsptYoung *o = ec->young_in;
 
-        /* A grown-up regime's tables as it leaves them, after a while. */
-        if (space && o->run < 0 &&
-            now - ec->young_since >= ESPT_YOUTH_AWAY_NS) {
+        if (o->run >= 0) {
+            o->run += now - ec->young_since;
+        } else if (space && now - ec->young_since >= ESPT_YOUTH_AWAY_NS) {
+            /* A grown-up regime's tables as it leaves them, after a while. */
             o->space = space(cpu, o->regime);
         }
         o->left = now;
         ec->young_in = NULL;
-    }
-    if (ec->young_cur) {
-        ec->young_cur->run += now - ec->young_since;
-        ec->young_cur = NULL;
     }
     y = &ec->young[(regime ^ regime >> 12 ^ regime >> 32) % ESPT_NB_YOUNG];
     if (!y->valid || y->regime != regime) {
@@ -1183,12 +1184,9 @@ static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
     }
     ec->young_in = y;
     ec->young_since = now;
-    if (y->run >= 0) {
-        ec->young_cur = y;
-        if (y->run >= espt_youth_ns) {
-            espt_youth_grow(cpu, ec);
-            return;
-        }
+    if (y->run >= espt_youth_ns) {
+        espt_youth_grow(cpu, ec);
+        return;
     }
     espt_set_off(cpu, ec);
 }
@@ -1196,8 +1194,8 @@ static void espt_youth_switch(CPUState *cpu, EsptCPU *ec, uint64_t regime)
 /* Has the current regime run long enough to grow up? */
 static void espt_youth_check(CPUState *cpu, EsptCPU *ec)
 {
-    if (ec->young_cur &&
-        ec->young_cur->run + get_clock() - ec->young_since >= espt_youth_ns) {
+    if (espt_young(ec) &&
+        ec->young_in->run + get_clock() - ec->young_since >= espt_youth_ns) {
         espt_youth_grow(cpu, ec);
     }
 }
@@ -1258,7 +1256,7 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask)
      * new regime's window at once.
      */
     if (espt_base - (uintptr_t)ec->region < ESPT_NB_WINDOWS * ESPT_STRIDE) {
-        if (ec->young_cur) {
+        if (espt_young(ec)) {
             /* Its accesses take the slow path, which maps nothing. */
             espt_set_base(cpu, &ec->void_win);
             return !espt_tracking;
@@ -1475,6 +1473,8 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
     return test_bit(n, w->writable) ? PAGE_READ | PAGE_WRITE : PAGE_READ;
 }
 
+static void espt_fault_counted(TranslationBlock *tb, unsigned weight);
+
 /*
  * An access whose fault finds MMIO faults each time it runs (an interrupt
  * controller's acknowledge and end-of-interrupt, once per interrupt), and
@@ -1484,8 +1484,6 @@ int espt_mapped_rights(CPUState *cpu, int mmu_idx, vaddr page)
  * counts as a fault of a sweep, which demotes a block doing it about 64
  * times within a few ESPT_FAULT_EPOCH_NS.
  */
-static void espt_fault_counted(TranslationBlock *tb, unsigned weight);
-
 bool espt_fault_take(vaddr addr, bool mmio)
 {
     TranslationBlock *tb = espt_fault_tb;
