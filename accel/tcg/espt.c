@@ -1214,7 +1214,7 @@ void espt_tick(CPUState *cpu)
 {
     EsptCPU *ec = espt_cpu(cpu);
 
-    if (ec && !++espt_quick.tick) {
+    if (ec) {
         espt_youth_check(cpu, ec);
         espt_pace(cpu, ec);
     }
@@ -1558,8 +1558,20 @@ static bool espt_populate_huge(RAMBlock *rb, ram_addr_t lo, ram_addr_t hi)
 void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
 {
     ram_addr_t ram, end;
+    uint64_t first;
 
-    if (!espt_chunks || len == 0 || rb->fd < 0 || !qemu_ram_is_shared(rb)) {
+    if (!espt_chunks || len == 0) {
+        return;
+    }
+    /* Most calls: a page of a chunk entered long ago, at each TLB fill. */
+    ram = rb->offset + offset;
+    first = ram >> ESPT_CHUNK_BITS;
+    if (first == (ram + len - 1) >> ESPT_CHUNK_BITS &&
+        first < ESPT_NB_CHUNKS &&
+        (qatomic_read(&espt_chunks[BIT_WORD(first)]) & BIT_MASK(first))) {
+        return;
+    }
+    if (rb->fd < 0 || !qemu_ram_is_shared(rb)) {
         return;
     }
     end = rb->offset + MIN(offset + len, rb->used_length);

@@ -136,7 +136,8 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
             return;
         }
         espt_switch(cpu, mmu_idx);
-    } else if (unlikely(qatomic_read(&espt_vcpus_off))) {
+    } else if (unlikely(qatomic_read(&espt_vcpus_off)) &&
+               !++espt_quick.tick) {
         espt_tick(cpu);
     }
 }
