@@ -295,6 +295,7 @@ typedef struct EsptStats {
     uint64_t tables;            /* tables registered for a window */
     uint64_t table_writes;      /* writes to registered tables */
     uint64_t table_floods;      /* tables given up after many writes */
+    uint64_t tables_hot;        /* ... so often that ESPT stopped using them */
     uint64_t periods_on;        /* pacing periods run with ESPT */
     uint64_t periods_off;       /* ... and without */
     uint64_t populated;         /* RAM chunks entered whole */
@@ -1915,6 +1916,27 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
  */
 #define ESPT_TABLE_FLOOD 32
 
+/*
+ * A table given up ESPT_TABLE_HOT times running is hot: the kernel's
+ * own table of short-lived mappings (Linux's kmap and fixmap slots on a
+ * highmem i386 guest, rewritten at each use by every process).  What
+ * it translates changes faster than a window can follow: each use
+ * costs an munmap, a host fault and an mmap, where the softmmu pays a
+ * TLB refill.  So fills through a hot table mirror nothing, and the
+ * table is not tracked, until ESPT_TABLE_COOL such fills have passed:
+ * then it is tried again, as a page that no longer holds that table
+ * would be.  A small table by hash, under espt_tables_lock.
+ */
+#define ESPT_TABLE_HOT      4
+#define ESPT_TABLE_COOL     1024
+#define ESPT_NB_TABLE_HEAT  64
+
+typedef struct EsptTableHeat {
+    uint64_t page;                  /* RAM address >> ESPT_PAGE_BITS */
+    uint32_t floods;                /* given up, running */
+    uint32_t refused;               /* fills not mirrored since hot */
+} EsptTableHeat;
+
 typedef struct EsptTableNode {
     uint64_t tbl;
     uint32_t va;
@@ -1952,6 +1974,41 @@ static GHashTable *espt_table_nodes;    /* node -> node, by identity */
 static GHashTable *espt_table_pages;    /* &page -> EsptTablePage */
 static uint64_t espt_tables_epoch;      /* bumped when a node or page goes */
 static uint64_t espt_tables_count;      /* bumped by every table write */
+static EsptTableHeat espt_table_heat[ESPT_NB_TABLE_HEAT];
+
+static EsptTableHeat *espt_table_heat_of(uint64_t page)
+{
+    return &espt_table_heat[(page * 0x9e3779b97f4a7c15ull) >> 58];
+}
+
+/* Table page @page was given up; under espt_tables_lock. */
+static void espt_table_flooded(uint64_t page)
+{
+    EsptTableHeat *h = espt_table_heat_of(page);
+
+    if (h->page != page) {
+        *h = (EsptTableHeat) { .page = page };
+    }
+    if (++h->floods == ESPT_TABLE_HOT) {
+        h->refused = 0;
+        ESPT_COUNT(tables_hot);
+    }
+}
+
+/* Must a fill through table page @page mirror nothing?  Under the lock. */
+static bool espt_table_hot(uint64_t page)
+{
+    EsptTableHeat *h = espt_table_heat_of(page);
+
+    if (h->page != page || h->floods < ESPT_TABLE_HOT) {
+        return false;
+    }
+    if (++h->refused < ESPT_TABLE_COOL) {
+        return true;
+    }
+    h->floods = 0;
+    return false;
+}
 
 static guint espt_table_node_hash(gconstpointer p)
 {
@@ -2137,6 +2194,7 @@ static void espt_tables_store(ram_addr_t ram, size_t len, bool changed)
         flood = ++tp->writes > ESPT_TABLE_FLOOD;
         if (flood) {
             ESPT_COUNT(table_floods);
+            espt_table_flooded(tp->page);
         } else if (!changed) {
             continue;
         }
@@ -2252,6 +2310,11 @@ int espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
                                                      NULL, g_free);
         }
         tp = espt_table_page(key.tbl);
+        if (!tp && espt_table_hot(key.tbl >> ESPT_PAGE_BITS)) {
+            qemu_spin_unlock(&espt_tables_lock);
+            ESPT_COUNT(no_map);
+            break;
+        }
         if (!tp) {
             tp = g_new0(EsptTablePage, 1);
             tp->page = key.tbl >> ESPT_PAGE_BITS;
@@ -2274,10 +2337,10 @@ int espt_track(CPUState *cpu, int mmu_idx, vaddr page, const EsptTable *t,
         qemu_spin_unlock(&espt_tables_lock);
     }
     /* Every TLB and window must stop writes to the tables from now on. */
-    for (i = 0; i < nb_protect; i++) {
-        tlb_protect_code(protect[i]);
+    for (int k = 0; k < nb_protect; k++) {
+        tlb_protect_code(protect[k]);
     }
-    return nb_protect != 0;
+    return i < n ? -1 : nb_protect != 0;
 }
 
 uint64_t espt_regime(CPUState *cpu)
@@ -2756,7 +2819,7 @@ void espt_dump_stats(GString *buf)
         " demoted %" PRIu64 " mmio-faults %" PRIu64
         " code-faults %" PRIu64 " guest-faults %" PRIu64
         " tables %" PRIu64 " table-writes %" PRIu64
-        " table-floods %" PRIu64
+        " table-floods %" PRIu64 " hot-tables %" PRIu64
         " unmirrorable %" PRIu64 " map-failures %" PRIu64
         " pages-mapped %" PRIu64 " runs-mapped %" PRIu64
         " runs-peak %" PRIu64 " budget %" PRIu64
@@ -2784,6 +2847,7 @@ void espt_dump_stats(GString *buf)
         qatomic_read(&espt_stats.tables),
         qatomic_read(&espt_stats.table_writes),
         qatomic_read(&espt_stats.table_floods),
+        qatomic_read(&espt_stats.tables_hot),
         qatomic_read(&espt_stats.no_map),
         qatomic_read(&espt_stats.map_fail),
         qatomic_read(&espt_nb_mapped), qatomic_read(&espt_nb_runs),
