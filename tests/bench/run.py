@@ -39,6 +39,7 @@ COUNTERS = ["faults", "ro-faults", "maps", "fill-runs", "unmaps",
             "write-protects", "window-drops", "evictions", "switches",
             "jump-caches-kept", "prefills", "refreshes", "refresh-kept",
             "demoted", "mmio-faults", "code-faults", "guest-faults",
+            "tables", "table-writes", "table-floods", "hot-tables",
             "unmirrorable", "map-failures", "periods-on", "periods-off",
             "young-regimes", "grown-regimes"]
 # Gauges recorded as they stand when a job ends (runs-peak: the most
