@@ -1917,15 +1917,19 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 #define ESPT_TABLE_FLOOD 32
 
 /*
- * A table given up ESPT_TABLE_HOT times running is hot: the kernel's
- * own table of short-lived mappings (Linux's kmap and fixmap slots on a
- * highmem i386 guest, rewritten at each use by every process).  What
- * it translates changes faster than a window can follow: each use
- * costs an munmap, a host fault and an mmap, where the softmmu pays a
- * TLB refill.  So fills through a hot table mirror nothing, and the
- * table is not tracked, until ESPT_TABLE_COOL such fills have passed:
- * then it is tried again, as a page that no longer holds that table
- * would be.  A small table by hash, under espt_tables_lock.
+ * A table given up ESPT_TABLE_HOT times, each time by writes from an
+ * address space other than those of the windows that used it, is hot:
+ * the kernel's own table of short-lived mappings (Linux's kmap and
+ * fixmap slots on a highmem i386 guest, rewritten at each use by every
+ * process).  What it translates changes faster than a window can
+ * follow: each use costs an munmap, a host fault and an mmap, where the
+ * softmmu pays a TLB refill.  So fills through a hot table mirror
+ * nothing, and the table is not tracked, until ESPT_TABLE_COOL such
+ * fills have passed: then it is tried again, as a page that no longer
+ * holds that table would be.  A process filling its own tables (the
+ * first touch of a big buffer) gives them up too, but that heats
+ * nothing: its pages would stay unmirrored while it computes.  A small
+ * table by hash, under espt_tables_lock.
  */
 #define ESPT_TABLE_HOT      4
 #define ESPT_TABLE_COOL     1024
@@ -1981,11 +1985,20 @@ static EsptTableHeat *espt_table_heat_of(uint64_t page)
     return &espt_table_heat[(page * 0x9e3779b97f4a7c15ull) >> 58];
 }
 
-/* Table page @page was given up; under espt_tables_lock. */
-static void espt_table_flooded(uint64_t page)
+/*
+ * Table page @page was given up, by writes from another address space
+ * than those of the windows that used it if @foreign; under
+ * espt_tables_lock.  Only such floods heat a table: a process filling
+ * its own tables (a first touch of a big buffer) is not a kernel
+ * rewriting a table that every process shares.
+ */
+static void espt_table_flooded(uint64_t page, bool foreign)
 {
     EsptTableHeat *h = espt_table_heat_of(page);
 
+    if (!foreign) {
+        return;
+    }
     if (h->page != page) {
         *h = (EsptTableHeat) { .page = page };
     }
@@ -2085,10 +2098,12 @@ static void espt_table_node_free(EsptTableNode *n)
  * gather the drops they ask for into @drops; all of them if @flood.
  * Under espt_tables_lock.
  */
-static void espt_table_page_write(EsptTablePage *tp, ram_addr_t ram,
-                                  size_t len, bool flood, GArray **drops)
+static bool espt_table_page_write(EsptTablePage *tp, ram_addr_t ram,
+                                  size_t len, bool flood, GArray **drops,
+                                  uint64_t regime)
 {
     EsptTableNode **link = &tp->nodes, *n;
+    bool foreign = true;
 
     while ((n = *link) != NULL) {
         uint64_t size = 1ull << (n->entry_bits + n->index_bits);
@@ -2123,12 +2138,14 @@ static void espt_table_page_write(EsptTablePage *tp, ram_addr_t ram,
             g_array_append_val(*drops, d);
         }
         if (flood) {
+            foreign &= w->regime != regime;
             *link = n->next;
             espt_table_node_free(n);
             continue;
         }
         link = &n->next;
     }
+    return foreign;
 }
 
 /*
@@ -2172,8 +2189,11 @@ static void espt_table_drop(EsptCPU *ec, EsptWindow *w, uint32_t first,
  */
 static void espt_tables_store(ram_addr_t ram, size_t len, bool changed)
 {
+    /* The vCPU whose store this is, if any. */
+    EsptCPU *cur = current_cpu ? espt_cpu(current_cpu) : NULL;
     GArray *drops = NULL;
     uint64_t page, last;
+    bool foreign;
     guint i;
 
     if (!espt_tracking || len == 0) {
@@ -2194,11 +2214,14 @@ static void espt_tables_store(ram_addr_t ram, size_t len, bool changed)
         flood = ++tp->writes > ESPT_TABLE_FLOOD;
         if (flood) {
             ESPT_COUNT(table_floods);
-            espt_table_flooded(tp->page);
         } else if (!changed) {
             continue;
         }
-        espt_table_page_write(tp, ram, len, flood, &drops);
+        foreign = espt_table_page_write(tp, ram, len, flood, &drops,
+                                        cur ? cur->regime : 0);
+        if (flood) {
+            espt_table_flooded(tp->page, cur && foreign);
+        }
         if (!tp->nodes) {
             qatomic_dec(espt_table_slot(tp->page));
             espt_tables_epoch++;
