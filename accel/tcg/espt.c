@@ -1556,6 +1556,12 @@ static bool espt_populate_huge(RAMBlock *rb, ram_addr_t lo, ram_addr_t hi)
     return false;
 }
 
+/* Has chunk @i of guest RAM been entered already? */
+static bool espt_chunk_entered(uint64_t i)
+{
+    return qatomic_read(&espt_chunks[BIT_WORD(i)]) & BIT_MASK(i);
+}
+
 void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
 {
     ram_addr_t ram, end;
@@ -1568,8 +1574,7 @@ void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
     ram = rb->offset + offset;
     first = ram >> ESPT_CHUNK_BITS;
     if (first == (ram + len - 1) >> ESPT_CHUNK_BITS &&
-        first < ESPT_NB_CHUNKS &&
-        (qatomic_read(&espt_chunks[BIT_WORD(first)]) & BIT_MASK(first))) {
+        first < ESPT_NB_CHUNKS && espt_chunk_entered(first)) {
         return;
     }
     if (rb->fd < 0 || !qemu_ram_is_shared(rb)) {
@@ -1586,7 +1591,7 @@ void espt_populate(RAMBlock *rb, ram_addr_t offset, ram_addr_t len)
         if (i >= ESPT_NB_CHUNKS) {
             return;
         }
-        if ((qatomic_read(&espt_chunks[BIT_WORD(i)]) & bit) ||
+        if (espt_chunk_entered(i) ||
             (qatomic_fetch_or(&espt_chunks[BIT_WORD(i)], bit) & bit)) {
             continue;
         }
@@ -1980,9 +1985,16 @@ static uint64_t espt_tables_epoch;      /* bumped when a node or page goes */
 static uint64_t espt_tables_count;      /* bumped by every table write */
 static EsptTableHeat espt_table_heat[ESPT_NB_TABLE_HEAT];
 
+/* A hash of RAM page @page, @bits wide, for the small tables below. */
+static unsigned espt_table_page_hash(uint64_t page, unsigned bits)
+{
+    return (page * 0x9e3779b97f4a7c15ull) >> (64 - bits);
+}
+
 static EsptTableHeat *espt_table_heat_of(uint64_t page)
 {
-    return &espt_table_heat[(page * 0x9e3779b97f4a7c15ull) >> 58];
+    QEMU_BUILD_BUG_ON(ESPT_NB_TABLE_HEAT != 1 << 6);
+    return &espt_table_heat[espt_table_page_hash(page, 6)];
 }
 
 /*
@@ -2060,7 +2072,8 @@ static EsptTablePage *espt_table_page(ram_addr_t ram)
 
 static uint16_t *espt_table_slot(uint64_t page)
 {
-    return &espt_table_filter[(page * 0x9e3779b97f4a7c15ull) >> 48];
+    QEMU_BUILD_BUG_ON(ESPT_TABLE_FILTER != 1 << 16);
+    return &espt_table_filter[espt_table_page_hash(page, 16)];
 }
 
 bool espt_table_tracked(ram_addr_t ram)

@@ -26,11 +26,10 @@ until grep -q '^TIME generate' "$d/source.log" 2>/dev/null; do
     kill -0 $src 2>/dev/null || fail "the source died; see $d/source.log"
     sleep 0.5
 done
-# Slowly at first, so that the guest dirties pages already sent.
-hmp "$d/mon.sock" "migrate_set_parameter max-bandwidth 8M" > /dev/null
-hmp "$d/mon.sock" "migrate -d exec:cat>$d/state.bin" > /dev/null
 # Two seconds slowly, while the guest writes what was sent; then fast
 # enough to converge in a few more passes, well before the workload ends.
+hmp "$d/mon.sock" "migrate_set_parameter max-bandwidth 8M" > /dev/null
+hmp "$d/mon.sock" "migrate -d exec:cat>$d/state.bin" > /dev/null
 sleep 2
 hmp "$d/mon.sock" "migrate_set_parameter downtime-limit 2000" > /dev/null
 hmp "$d/mon.sock" "migrate_set_parameter max-bandwidth 4G" > /dev/null
