@@ -327,6 +327,13 @@ static __thread uint32_t espt_fault_addr;
  */
 static __thread TranslationBlock *espt_fault_tb;
 static __thread unsigned espt_fault_flushes;
+/*
+ * The window and address of the last host fault whose slow path raised a
+ * guest fault, for espt_switch to prefill: the guest's handler takes host
+ * faults of its own (a store to a tracked table, say) before it returns.
+ */
+static __thread EsptWindow *espt_prefill_win;
+static __thread uint32_t espt_prefill_addr;
 
 /*
  * Host faults at one block after which its code is translated without
@@ -453,6 +460,20 @@ static __thread uint8_t *espt_pending_host;
 static __thread uint8_t espt_pending_old[ESPT_PENDING_BYTES];
 
 #define ESPT_COUNT(field) qatomic_inc(&espt_stats.field)
+
+/*
+ * The slow path of the last host fault raised a guest fault: note where,
+ * for espt_switch to prefill the page once the guest has handled it.
+ * Only where a walk changes nothing, or is checked to (tlb_espt_prefill).
+ */
+static void espt_guest_fault(void)
+{
+    ESPT_COUNT(faults_guest);
+    if (espt_can_refresh || espt_tracking) {
+        espt_prefill_win = espt_fault_win;
+        espt_prefill_addr = espt_fault_addr;
+    }
+}
 
 static void espt_tables_store(ram_addr_t ram, size_t len, bool changed);
 
@@ -885,7 +906,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
      */
     if (unlikely(espt_fault_tb)) {
         espt_fault_tb = NULL;
-        ESPT_COUNT(faults_guest);
+        espt_guest_fault();
     }
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
@@ -913,13 +934,14 @@ void espt_switch(CPUState *cpu, int mmu_idx)
          * Back in the window of the last host fault, whose access may
          * have raised a guest fault that the guest has handled since (a
          * page of a process's first touch, say): walk and mirror the
-         * page now rather than fault on it again.  Only where walks
-         * change nothing, as a TLB may walk at any time.
+         * page now rather than fault on it again.  Only by a walk that
+         * changes nothing, as a TLB may walk at any time: on x86, where
+         * walks set accessed flags, tlb_espt_prefill checks first.
          */
-        if (espt_fault_win == w && espt_can_refresh) {
-            espt_fault_win = NULL;
-            if (!test_bit(espt_fault_addr >> ESPT_PAGE_BITS, w->mapped)) {
-                tlb_espt_prefill(cpu, mmu_idx, espt_fault_addr);
+        if (espt_prefill_win == w) {
+            espt_prefill_win = NULL;
+            if (!test_bit(espt_prefill_addr >> ESPT_PAGE_BITS, w->mapped)) {
+                tlb_espt_prefill(cpu, mmu_idx, espt_prefill_addr);
                 ESPT_COUNT(prefills);
             }
         }
@@ -2572,6 +2594,11 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             uc->uc_mcontext.gregs[REG_RIP] = slow;
             ESPT_COUNT(faults);
             espt_faults_now++;
+            if (espt_fault_tb) {
+                /* The last one's slow path raised a guest fault. */
+                espt_guest_fault();
+            }
+            espt_fault_win = NULL;
             if (addr - espt_base < ESPT_WINDOW_SIZE) {
                 espt_fault_win = espt_base_win;
                 espt_fault_addr = addr - espt_base;
@@ -2580,10 +2607,6 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             }
             if (ro) {
                 ESPT_COUNT(faults_ro);
-            }
-            if (espt_fault_tb) {
-                /* The last one's slow path raised a guest fault. */
-                ESPT_COUNT(faults_guest);
             }
             espt_fault_tb = tb;
             espt_fault_flushes = qatomic_read(&tb_ctx.tb_flush_count);
