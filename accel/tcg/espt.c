@@ -1944,8 +1944,9 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 #define ESPT_TABLE_FLOOD 32
 
 /*
- * A table given up ESPT_TABLE_HOT times, each time by writes from an
- * address space other than those of the windows that used it, is hot:
+ * A table given up ESPT_TABLE_HOT times within ESPT_TABLE_HEAT_NS, each
+ * time by writes from an address space other than those of the windows
+ * that used it, is hot:
  * the kernel's own table of short-lived mappings (Linux's kmap and
  * fixmap slots on a highmem i386 guest, rewritten at each use by every
  * process).  What it translates changes faster than a window can
@@ -1955,10 +1956,14 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
  * fills have passed: then it is tried again, as a page that no longer
  * holds that table would be.  A process filling its own tables (the
  * first touch of a big buffer) gives them up too, but that heats
- * nothing: its pages would stay unmirrored while it computes.  A small
- * table by hash, under espt_tables_lock.
+ * nothing: its pages would stay unmirrored while it computes.  Nor do
+ * floods far apart: a process's table is given up by another address
+ * space when an exec tears the old one down, and the page goes on to
+ * hold the tables of other processes, each given up once that way in a
+ * while.  A small table by hash, under espt_tables_lock.
  */
 #define ESPT_TABLE_HOT      4
+#define ESPT_TABLE_HEAT_NS  (100 * 1000 * 1000)
 #define ESPT_TABLE_COOL     1024
 #define ESPT_NB_TABLE_HEAT  64
 
@@ -1966,6 +1971,7 @@ typedef struct EsptTableHeat {
     uint64_t page;                  /* RAM address >> ESPT_PAGE_BITS */
     uint32_t floods;                /* given up, running */
     uint32_t refused;               /* fills not mirrored since hot */
+    int64_t since;                  /* ns, the first of those floods */
 } EsptTableHeat;
 
 typedef struct EsptTableNode {
@@ -2035,6 +2041,14 @@ static void espt_table_flooded(uint64_t page, bool foreign)
     }
     if (h->page != page) {
         *h = (EsptTableHeat) { .page = page };
+    }
+    if (h->floods < ESPT_TABLE_HOT) {
+        int64_t now = get_clock();
+
+        if (!h->floods || now - h->since > ESPT_TABLE_HEAT_NS) {
+            h->floods = 0;
+            h->since = now;
+        }
     }
     if (++h->floods == ESPT_TABLE_HOT) {
         h->refused = 0;
