@@ -316,7 +316,10 @@ static struct sigaction espt_old_segv;
 /* The window base this thread's blocks use, 0 if none, and its window. */
 static __thread uintptr_t espt_base;
 static __thread EsptWindow *espt_base_win;
-/* The last host fault's window and guest address, for espt_switch. */
+/*
+ * The last host fault's window (NULL outside the windows) and guest
+ * address, for espt_fault_take and espt_guest_fault.
+ */
 static __thread EsptWindow *espt_fault_win;
 static __thread uint32_t espt_fault_addr;
 /*
@@ -931,9 +934,9 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     if ((uintptr_t)w->base != espt_base) {
         espt_set_base(cpu, w);
         /*
-         * Back in the window of the last host fault, whose access may
-         * have raised a guest fault that the guest has handled since (a
-         * page of a process's first touch, say): walk and mirror the
+         * Back in the window of the last host fault whose access raised
+         * a guest fault, which the guest has handled since (a page of a
+         * process's first touch, say): walk and mirror the
          * page now rather than fault on it again.  Only by a walk that
          * changes nothing, as a TLB may walk at any time: on x86, where
          * walks set accessed flags, tlb_espt_prefill checks first.
