@@ -936,10 +936,10 @@ void espt_switch(CPUState *cpu, int mmu_idx)
         /*
          * Back in the window of the last host fault whose access raised
          * a guest fault, which the guest has handled since (a page of a
-         * process's first touch, say): walk and mirror the
-         * page now rather than fault on it again.  Only by a walk that
-         * changes nothing, as a TLB may walk at any time: on x86, where
-         * walks set accessed flags, tlb_espt_prefill checks first.
+         * process's first touch, say): walk and mirror the page now
+         * rather than fault on it again.  Only by a walk that changes
+         * nothing, as a TLB may walk at any time: on x86, where walks
+         * set accessed flags, tlb_espt_prefill checks first.
          */
         if (espt_prefill_win == w) {
             espt_prefill_win = NULL;
@@ -1949,10 +1949,9 @@ void espt_drop_regimes(CPUState *cpu, uint32_t value, uint32_t mask)
 /*
  * A table given up ESPT_TABLE_HOT times within ESPT_TABLE_HEAT_NS, each
  * time by writes from an address space other than those of the windows
- * that used it, is hot:
- * the kernel's own table of short-lived mappings (Linux's kmap and
- * fixmap slots on a highmem i386 guest, rewritten at each use by every
- * process).  What it translates changes faster than a window can
+ * that used it, is hot: the kernel's own table of short-lived mappings
+ * (Linux's kmap and fixmap slots on a highmem i386 guest, rewritten at
+ * each use by every process).  What it translates changes faster than a window can
  * follow: each use costs an munmap, a host fault and an mmap, where the
  * softmmu pays a TLB refill.  So fills through a hot table mirror
  * nothing, and the table is not tracked, until ESPT_TABLE_COOL such
