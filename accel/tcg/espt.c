@@ -258,7 +258,6 @@ typedef struct EsptCPU {
     uint64_t asid_mask;         /* ... and the bits of it naming the ASID */
     uint64_t clock;
     EsptWindow *cur[NB_MMU_MODES];  /* windows of the current regime */
-    uint32_t idx_used;          /* bit I: a window was taken for mmu_idx I */
     uint64_t idx_wins[NB_MMU_MODES];    /* bit W: win[W] is of that mmu_idx */
     uint64_t live;              /* bit W: win[W] maps a page (ec->lock) */
     EsptWindow win[ESPT_NB_WINDOWS];
@@ -689,7 +688,6 @@ static EsptWindow *espt_window_get(EsptCPU *ec, int mmu_idx)
     ec->idx_wins[mmu_idx] |= 1ull << (w - ec->win);
     w->in_use = true;
     w->mmu_idx = mmu_idx;
-    qatomic_or(&ec->idx_used, 1u << mmu_idx);
     w->regime = ec->regime;
 found:
     w->last_use = ++ec->clock;
