@@ -1013,11 +1013,13 @@ void espt_jmp_cache_flush(CPUState *cpu)
 }
 
 /*
- * Clear entries [i0, i0 + n), those of one page, in every jump cache of
- * the vCPU that may hold some: a guest that flushes a page at each
- * kmap (Linux with highmem) would otherwise pay a sweep of all of them.
+ * Clear the entries of page @page, among [i0, i0 + n), in every jump
+ * cache of the vCPU that may hold some: a guest that flushes a page at
+ * each kmap (Linux with highmem) would otherwise pay a sweep of all of
+ * them.  The bucket stays marked while it holds other pages' entries.
  */
-void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n)
+void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n,
+                               vaddr page)
 {
     EsptCPU *ec = espt_cpu(cpu);
     unsigned page_bits = TB_JMP_CACHE_BITS / 2;     /* as tb-hash.h */
@@ -1028,14 +1030,24 @@ void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n)
     assert(n == 1u << page_bits && !(i0 & (n - 1)));
     for (i = 0; ec && i < ESPT_NB_JC; i++) {
         CPUJumpCache *jc = ec->jc[i].cache;
+        bool others = false;
 
         if (!jc || !(jc->used & bucket)) {
             continue;
         }
         for (k = 0; k < n; k++) {
-            qatomic_set(&jc->array[i0 + k].tb, NULL);
+            if (!qatomic_read(&jc->array[i0 + k].tb)) {
+                continue;
+            }
+            if (!((jc->array[i0 + k].pc ^ page) >> ESPT_PAGE_BITS)) {
+                qatomic_set(&jc->array[i0 + k].tb, NULL);
+            } else {
+                others = true;
+            }
         }
-        jc->used &= ~bucket;
+        if (!others) {
+            jc->used &= ~bucket;
+        }
     }
 }
 

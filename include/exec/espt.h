@@ -62,7 +62,7 @@ static inline void espt_jmp_cache_flush(CPUState *cpu)
 }
 
 static inline void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0,
-                                             unsigned n)
+                                             unsigned n, vaddr page)
 {
 }
 
@@ -157,12 +157,13 @@ bool espt_regime_switch(CPUState *cpu, uint64_t regime, uint64_t asid_mask);
  * it did not (the caller then flushes the jump cache as usual).  The
  * other caches of a vCPU must follow what happens to the current one:
  * espt_jmp_cache_flush when it is flushed whole (from any thread),
- * espt_jmp_cache_clear_page when the entries from hash index @i0 for
- * one page are cleared, espt_jmp_cache_inval when @tb leaves index @h
- * (from any thread).
+ * espt_jmp_cache_clear_page when the entries for page @page, which hash
+ * to the @n indexes from @i0, are cleared, espt_jmp_cache_inval when @tb
+ * leaves index @h (from any thread).
  */
 void espt_jmp_cache_flush(CPUState *cpu);
-void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n);
+void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n,
+                               vaddr page);
 void espt_jmp_cache_inval(CPUState *cpu, unsigned h, const void *tb);
 
 /* Has @cpu run code through its window for @mmu_idx? */
