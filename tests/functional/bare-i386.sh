@@ -4,10 +4,10 @@
 # 4 KiB and 2 MiB pages and NX, page faults with exact CR2, error code
 # and EIP (not present, user, read-only with WP on and off, NX, reserved
 # bits, SMEP, SMAP), accessed and dirty bits, INVLPG, CR3 switches with
-# global pages, page tables written while their address space is not
-# current, 64 address spaces, self-modifying code on a page of data and
-# MMIO through a page mapping.  Every check must pass; under espt=on,
-# ESPT must have served it (host faults counted).
+# global pages (data and code), page tables written while their address
+# space is not current, 64 address spaces, self-modifying code on a page
+# of data and MMIO through a page mapping.  Every check must pass; under
+# espt=on, ESPT must have served it (host faults counted).
 #
 #   tests/functional/bare-i386.sh MODE
 set -eu
@@ -31,4 +31,4 @@ timeout 120 "$(qemu_bin i386)" -M pc -cpu max -nographic -no-reboot \
 [ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"
 grep '^FAIL ' "$d/out-$mode.txt" && fail "a check failed"
 [ $rc -eq 1 ] || fail "QEMU exited $rc, not 1; see $d/out-$mode.txt"
-check_bare bare-i386 79 "$d" "$mode"
+check_bare bare-i386 83 "$d" "$mode"

@@ -64,6 +64,8 @@
 #define ASV         0x50000000u     /* differs between address spaces */
 #define ASV2        0x50400000u     /* its PDE differs, later */
 #define GLOBAL_VA   0x50800000u     /* a global page */
+#define CODE_VA     (ASV + 0x1000)  /* code that differs between spaces */
+#define GCODE_VA    (GLOBAL_VA + 0x1000)    /* code on a global page */
 #define NOPDE_VA    0x60000000u     /* PDE not present */
 #define RSVD_VA     0x60400000u     /* 4 MiB PDE with bit 21 set */
 #define MANY_VA     0x70000000u
@@ -341,6 +343,20 @@ static uint32_t hpet_caps(uint32_t base)
     return rd(base);                    /* GCAP_ID, low half */
 }
 
+/* Make frame @n a function that returns CODE_MARK(@n). */
+#define CODE_MARK(n) (0xc0de0000u + (n))
+static void put_code(uint32_t n)
+{
+    volatile uint8_t *p = (volatile uint8_t *)FRAME(n);
+    uint32_t v = CODE_MARK(n), i;
+
+    p[0] = 0xb8;                        /* mov $v, %eax */
+    for (i = 0; i < 4; i++) {
+        p[1 + i] = v >> (8 * i);
+    }
+    p[5] = 0xc3;                        /* ret */
+}
+
 /* Physical memory, before paging: markers in every frame used. */
 static void fill_frames(void)
 {
@@ -358,6 +374,9 @@ static void fill_frames(void)
     wr(BIG_PA + 0x123450, BIG_MARK(0x123450));
     wr(BIG_PA + 0x3ffffc, BIG_MARK(0x3ffffc));
     wr(HUGE_PA + 0x1ffff8, 0xc2c2c2c2u);
+    for (n = 24; n < 28; n++) {
+        put_code(n);
+    }
 }
 
 static void copy_pd(Pte32 *dst, Pte32 *src)
@@ -406,6 +425,9 @@ static void build_2level(void)
     pt_asb[0] = FRAME(11) | P | W;
     pt_asb2[0] = FRAME(16) | P | W;
     pt_glob[0] = FRAME(30) | P | W | G;
+    pt_asa[1] = FRAME(24) | P | W;      /* CODE_VA */
+    pt_asb[1] = FRAME(25) | P | W;
+    pt_glob[1] = FRAME(26) | P | W | G; /* GCODE_VA */
 
     copy_pd(pd_b, pd_a);
     pd_b[ASV >> 22] = (uint32_t)pt_asb | P | W;
@@ -616,6 +638,42 @@ static void test_cr3(void)
     set_cr4(get_cr4() | CR4_PGE);
     v = rd(GLOBAL_VA);
     check("pge-toggle", v == MARK(30, 0), v, MARK(30, 0));
+
+    /*
+     * Code: a CR3 write must drop the blocks of pages that are not
+     * global (CODE_VA runs another frame in each space), and may keep
+     * those of global pages, until INVLPG or a CR4.PGE toggle.
+     */
+    bad = 0;
+    bad2 = 0;
+    for (i = 0; i < 50; i++) {
+        set_cr3((uint32_t)pd_b);
+        bad += call_at(CODE_VA) != CODE_MARK(25);
+        set_cr3((uint32_t)pd_a);
+        bad += call_at(CODE_VA) != CODE_MARK(24);
+    }
+    check("cr3-code", bad == 0, bad, call_at(CODE_VA));
+    /* Apart: a block of GCODE_VA may take CODE_VA's jump cache entry. */
+    for (i = 0; i < 50; i++) {
+        set_cr3((uint32_t)pd_b);
+        bad2 += call_at(GCODE_VA) != CODE_MARK(26);
+        set_cr3((uint32_t)pd_a);
+        bad2 += call_at(GCODE_VA) != CODE_MARK(26);
+    }
+    check("pge-code", bad2 == 0, bad2, call_at(GCODE_VA));
+    pt_glob[1] = FRAME(27) | P | W | G;
+    invlpg(GCODE_VA);
+    v = call_at(GCODE_VA);
+    set_cr3((uint32_t)pd_b);
+    w = call_at(GCODE_VA);
+    set_cr3((uint32_t)pd_a);
+    check("pge-code-invlpg", v == CODE_MARK(27) && w == v &&
+          call_at(GCODE_VA) == v, v, w);
+    pt_glob[1] = FRAME(26) | P | W | G;
+    set_cr4(get_cr4() & ~CR4_PGE);
+    set_cr4(get_cr4() | CR4_PGE);
+    v = call_at(GCODE_VA);
+    check("pge-code-toggle", v == CODE_MARK(26), v, CODE_MARK(26));
 
     /*
      * The page table of B, written through another mapping while A is
