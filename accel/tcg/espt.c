@@ -959,10 +959,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
 
 static void espt_jmp_cache_empty(CPUJumpCache *jc)
 {
-    for (int i = 0; i < TB_JMP_CACHE_SIZE; i++) {
-        qatomic_set(&jc->array[i].tb, NULL);
-    }
-    jc->used = 0;
+    tb_jmp_cache_clear_filled(jc);
 }
 
 /* Point cpu->tb_jmp_cache at the jump cache of the current regime. */
@@ -1022,12 +1019,11 @@ void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n,
                                vaddr page)
 {
     EsptCPU *ec = espt_cpu(cpu);
-    unsigned page_bits = TB_JMP_CACHE_BITS / 2;     /* as tb-hash.h */
-    uint64_t bucket = 1ull << (i0 >> page_bits);
-    unsigned i, k;
+    uint64_t bucket = 1ull << (i0 >> TB_JMP_GROUP_BITS);
+    unsigned i, k, w;
+    uint64_t bits;
 
-    QEMU_BUILD_BUG_ON(TB_JMP_CACHE_SIZE >> (TB_JMP_CACHE_BITS / 2) > 64);
-    assert(n == 1u << page_bits && !(i0 & (n - 1)));
+    assert(n == 1u << TB_JMP_GROUP_BITS && !(i0 & (n - 1)));
     for (i = 0; ec && i < ESPT_NB_JC; i++) {
         CPUJumpCache *jc = ec->jc[i].cache;
         bool others = false;
@@ -1035,14 +1031,15 @@ void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n,
         if (!jc || !(jc->used & bucket)) {
             continue;
         }
-        for (k = 0; k < n; k++) {
-            if (!qatomic_read(&jc->array[i0 + k].tb)) {
-                continue;
-            }
-            if (!((jc->array[i0 + k].pc ^ page) >> ESPT_PAGE_BITS)) {
-                qatomic_set(&jc->array[i0 + k].tb, NULL);
-            } else {
-                others = true;
+        for (w = i0 / 64; w < (i0 + n) / 64; w++) {
+            for (bits = jc->filled[w]; bits; bits &= bits - 1) {
+                k = w * 64 + ctz64(bits);
+                if (!((jc->array[k].pc ^ page) >> ESPT_PAGE_BITS)) {
+                    qatomic_set(&jc->array[k].tb, NULL);
+                    jc->filled[w] &= ~(1ull << (k % 64));
+                } else {
+                    others = true;
+                }
             }
         }
         if (!others) {
