@@ -347,14 +347,11 @@ static uint32_t hpet_caps(uint32_t base)
 #define CODE_MARK(n) (0xc0de0000u + (n))
 static void put_code(uint32_t n)
 {
-    volatile uint8_t *p = (volatile uint8_t *)FRAME(n);
-    uint32_t v = CODE_MARK(n), i;
+    uint32_t v = CODE_MARK(n);
 
-    p[0] = 0xb8;                        /* mov $v, %eax */
-    for (i = 0; i < 4; i++) {
-        p[1 + i] = v >> (8 * i);
-    }
-    p[5] = 0xc3;                        /* ret */
+    /* b8 v0 v1 v2 v3: mov $v, %eax; c3: ret */
+    wr(FRAME(n), 0xb8 | v << 8);
+    wr(FRAME(n) + 4, v >> 24 | 0xc300);
 }
 
 /* Physical memory, before paging: markers in every frame used. */
