@@ -957,11 +957,6 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     }
 }
 
-static void espt_jmp_cache_empty(CPUJumpCache *jc)
-{
-    tb_jmp_cache_clear_filled(jc);
-}
-
 /* Point cpu->tb_jmp_cache at the jump cache of the current regime. */
 static void espt_jmp_cache_select(CPUState *cpu, EsptCPU *ec)
 {
@@ -996,7 +991,7 @@ static void espt_jmp_cache_select(CPUState *cpu, EsptCPU *ec)
     smp_mb();
     if (pick->gen != qatomic_read(&ec->jc_gen)) {
         pick->gen = qatomic_read(&ec->jc_gen);
-        espt_jmp_cache_empty(pick->cache);
+        tb_jmp_cache_clear_filled(pick->cache);
     }
 }
 
