@@ -991,7 +991,7 @@ static void espt_jmp_cache_select(CPUState *cpu, EsptCPU *ec)
     smp_mb();
     if (pick->gen != qatomic_read(&ec->jc_gen)) {
         pick->gen = qatomic_read(&ec->jc_gen);
-        tb_jmp_cache_clear_filled(pick->cache);
+        tb_jmp_cache_clear_filled(pick->cache, false);
     }
 }
 
@@ -1014,31 +1014,13 @@ void espt_jmp_cache_clear_page(CPUState *cpu, unsigned i0, unsigned n,
                                vaddr page)
 {
     EsptCPU *ec = espt_cpu(cpu);
-    uint64_t bucket = 1ull << (i0 >> TB_JMP_GROUP_BITS);
-    unsigned i, k, w;
-    uint64_t bits;
+    unsigned i;
 
     assert(n == 1u << TB_JMP_GROUP_BITS && !(i0 & (n - 1)));
     for (i = 0; ec && i < ESPT_NB_JC; i++) {
-        CPUJumpCache *jc = ec->jc[i].cache;
-        bool others = false;
-
-        if (!jc || !(jc->used & bucket)) {
-            continue;
-        }
-        for (w = i0 / 64; w < (i0 + n) / 64; w++) {
-            for (bits = jc->filled[w]; bits; bits &= bits - 1) {
-                k = w * 64 + ctz64(bits);
-                if (!((jc->array[k].pc ^ page) >> ESPT_PAGE_BITS)) {
-                    qatomic_set(&jc->array[k].tb, NULL);
-                    jc->filled[w] &= ~(1ull << (k % 64));
-                } else {
-                    others = true;
-                }
-            }
-        }
-        if (!others) {
-            jc->used &= ~bucket;
+        if (ec->jc[i].cache) {
+            tb_jmp_cache_clear_page_filled(ec->jc[i].cache, i0, page,
+                                           ~(ESPT_PAGE_SIZE - 1));
         }
     }
 }
