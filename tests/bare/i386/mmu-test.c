@@ -599,6 +599,21 @@ static void test_invlpg(void)
           rd(FRAME(7) + 0x30), pf_n - n0);
 }
 
+/* Wrong results in 50 rounds of: B's CR3, call @va; A's CR3, call @va. */
+static uint32_t calls_across_cr3(uint32_t va, uint32_t want_b,
+                                 uint32_t want_a)
+{
+    uint32_t i, bad = 0;
+
+    for (i = 0; i < 50; i++) {
+        set_cr3((uint32_t)pd_b);
+        bad += call_at(va) != want_b;
+        set_cr3((uint32_t)pd_a);
+        bad += call_at(va) != want_a;
+    }
+    return bad;
+}
+
 static void test_cr3(void)
 {
     uint32_t i, bad = 0, bad2 = 0, v, w;
@@ -641,22 +656,10 @@ static void test_cr3(void)
      * global (CODE_VA runs another frame in each space), and may keep
      * those of global pages, until INVLPG or a CR4.PGE toggle.
      */
-    bad = 0;
-    bad2 = 0;
-    for (i = 0; i < 50; i++) {
-        set_cr3((uint32_t)pd_b);
-        bad += call_at(CODE_VA) != CODE_MARK(25);
-        set_cr3((uint32_t)pd_a);
-        bad += call_at(CODE_VA) != CODE_MARK(24);
-    }
+    bad = calls_across_cr3(CODE_VA, CODE_MARK(25), CODE_MARK(24));
     check("cr3-code", bad == 0, bad, call_at(CODE_VA));
     /* Apart: a block of GCODE_VA may take CODE_VA's jump cache entry. */
-    for (i = 0; i < 50; i++) {
-        set_cr3((uint32_t)pd_b);
-        bad2 += call_at(GCODE_VA) != CODE_MARK(26);
-        set_cr3((uint32_t)pd_a);
-        bad2 += call_at(GCODE_VA) != CODE_MARK(26);
-    }
+    bad2 = calls_across_cr3(GCODE_VA, CODE_MARK(26), CODE_MARK(26));
     check("pge-code", bad2 == 0, bad2, call_at(GCODE_VA));
     pt_glob[1] = FRAME(27) | P | W | G;
     invlpg(GCODE_VA);
