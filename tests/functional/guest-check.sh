@@ -11,6 +11,6 @@ set -eu
 need_mode "$1" "$4"
 boot_guest "$1" "$2" "$3" "$4" espt-check --accel-opts ",espt-youth=0"
 grep '^CHECK .* FAIL' "$log.txt" && fail "a guest check failed"
-grep -q '^ESPT-CHECK: 7 passed, 0 failed' "$log.txt" ||
+grep -q '^ESPT-CHECK: 8 passed, 0 failed' "$log.txt" ||
     fail "the guest checks did not all run; see $log"
 echo "ok: $(grep -c '^CHECK .* ok' "$log.txt") guest checks passed"

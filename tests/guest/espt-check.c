@@ -2,13 +2,15 @@
  * A Linux user program that checks what ESPT must keep exactly as the
  * architecture promises: self-modifying code, a page seen at two
  * addresses, permission downgrades with exact fault addresses, remapping,
- * copy-on-write, and more address spaces than ESPT keeps windows for.
+ * copy-on-write, and more address spaces than ESPT keeps windows for;
+ * and the flags of floating-point compares, which QEMU sets inline.
  * Built static for armhf and i386; run by the test initramfs.
  *
  * Copyright (c) 2026 qemu-espt developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define _GNU_SOURCE
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -320,6 +322,66 @@ static void test_many_spaces(void)
     check("many-address-spaces", ok, why);
 }
 
+/*
+ * Floating-point compares of ordered, equal and unordered pairs: what C
+ * sees, and on ARM the flags VMRS APSR_nzcv copies from FPSCR, read back
+ * with MRS and through conditional execution.
+ */
+static void test_fp_compare(void)
+{
+    /* Ascending, then a NaN: the expected order follows the index. */
+    static const double v[] = { -1.5, 0.0, 2.0, NAN };
+    static const char *const kind[] = { "less", "equal", "greater",
+                                        "unordered" };
+#if defined(__arm__)
+    /* NZCV for each kind; the bits MI, EQ, CS and VS set in cc below. */
+    static const uint32_t nzcv_want[] = { 0x8, 0x6, 0x2, 0x3 };
+    static const uint32_t cc_want[] = { 0x1, 0x6, 0x4, 0xc };
+    uint32_t nzcv, cc;
+#endif
+    char why[128] = "";
+    unsigned i, j, want, got;
+    int ok = 1;
+
+    for (i = 0; i < 4; i++) {
+        for (j = 0; j < 4; j++) {
+            volatile double va = v[i], vb = v[j];
+            double a = va, b = vb;
+
+            want = i == 3 || j == 3 ? 3 : i < j ? 0 : i == j ? 1 : 2;
+            got = a < b ? 0 : a == b ? 1 : a > b ? 2 : 3;
+            if (got != want) {
+                snprintf(why, sizeof(why), "%g vs %g: C says %s, not %s",
+                         a, b, kind[got], kind[want]);
+                ok = 0;
+            }
+#if defined(__arm__)
+            asm volatile("vcmp.f64 %P1, %P2\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "mrs %0, APSR"
+                         : "=r"(nzcv) : "w"(a), "w"(b) : "cc");
+            asm volatile("vcmp.f64 %P1, %P2\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "mov %0, #0\n\t"
+                         "it mi\n\torrmi %0, %0, #1\n\t"
+                         "it eq\n\torreq %0, %0, #2\n\t"
+                         "it cs\n\torrcs %0, %0, #4\n\t"
+                         "it vs\n\torrvs %0, %0, #8"
+                         : "=&r"(cc) : "w"(a), "w"(b) : "cc");
+            if (nzcv >> 28 != nzcv_want[want] || cc != cc_want[want]) {
+                snprintf(why, sizeof(why),
+                         "%g vs %g (%s): NZCV %x, conditions %x, "
+                         "not %x, %x", a, b, kind[want],
+                         (unsigned)(nzcv >> 28), (unsigned)cc,
+                         (unsigned)nzcv_want[want], (unsigned)cc_want[want]);
+                ok = 0;
+            }
+#endif
+        }
+    }
+    check("fp-compare", ok, why);
+}
+
 int main(void)
 {
     struct sigaction sa;
@@ -337,6 +399,7 @@ int main(void)
     test_remap();
     test_cow();
     test_many_spaces();
+    test_fp_compare();
     printf("ESPT-CHECK: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
