@@ -271,6 +271,7 @@ typedef struct EsptCPU {
     /* Where a young regime's accesses fault: nothing is ever mapped. */
     EsptWindow void_win;
     bool quick;                 /* see EsptQuick; any thread clears it */
+    CPUState *cpu;
 } EsptCPU;
 
 typedef struct EsptStats {
@@ -547,6 +548,17 @@ static void espt_quick_clear(EsptCPU *ec)
 {
     smp_wmb(); /* what changed, before the flag that sends it to look */
     qatomic_set(&ec->quick, false);
+    smp_mb(); /* pairs with espt_switch: clear the flag, then the copy */
+    qatomic_set(&ec->cpu->neg.espt_quick, -1);
+}
+
+/* This thread's next block goes through espt_switch; on a vCPU thread. */
+static void espt_quick_off(void)
+{
+    espt_quick.mmu_idx = -1;
+    if (espt_quick.cpu) {
+        qatomic_set(&espt_quick.cpu->neg.espt_quick, -1);
+    }
 }
 
 /* Reserve @cpu's windows; on the vCPU's own thread. */
@@ -568,6 +580,7 @@ static EsptCPU *espt_cpu_create(CPUState *cpu)
         abort();
     }
     ec = g_new0(EsptCPU, 1);
+    ec->cpu = cpu;
     qemu_spin_init(&ec->lock);
     ec->region = p;
     for (i = 0; i < ESPT_NB_WINDOWS; i++) {
@@ -920,7 +933,8 @@ void espt_switch(CPUState *cpu, int mmu_idx)
      */
     qatomic_set(&ec->quick, true);
     smp_mb(); /* pairs with espt_quick_clear: set, then test */
-    espt_quick.mmu_idx = -1;
+    espt_quick_off();
+    qatomic_set(&cpu->neg.espt_quick, -1);
     if (unlikely(!espt_quick.tick)) {
         espt_pace(cpu, ec);
     }
@@ -954,6 +968,16 @@ void espt_switch(CPUState *cpu, int mmu_idx)
         espt_quick.cpu = cpu;
         espt_quick.ok = &ec->quick;
         espt_quick.mmu_idx = mmu_idx;
+        /*
+         * The copy that inline lookups read (see CPUNegativeOffsetState),
+         * then the flag again: a clear since the test above either sees
+         * the copy set, or is seen here.
+         */
+        qatomic_set(&cpu->neg.espt_quick, mmu_idx);
+        smp_mb(); /* pairs with espt_quick_clear: set the copy, then test */
+        if (!qatomic_read(&ec->quick)) {
+            qatomic_set(&cpu->neg.espt_quick, -1);
+        }
     }
 }
 
@@ -2311,7 +2335,7 @@ void espt_tables_writing(ram_addr_t ram, size_t len)
         espt_table_tracked(ram + len - 1)) {
         espt_pending_ram = ram;
         espt_pending_len = len;
-        espt_quick.mmu_idx = -1;
+        espt_quick_off();
         espt_pending_host = NULL;
         if (len <= ESPT_PENDING_BYTES &&
             (ram & ~(ESPT_PAGE_SIZE - 1)) ==
@@ -2562,7 +2586,7 @@ static void espt_fault_counted(TranslationBlock *tb, unsigned weight)
     if (espt_fault_count(tb, weight) >=
         ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP && !espt_demote_tb) {
         espt_demote_tb = tb;
-        espt_quick.mmu_idx = -1;
+        espt_quick_off();
         espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
         /*
          * Leave the chain of blocks at the next block: a loop of chained

@@ -3,7 +3,9 @@
  * architecture promises: self-modifying code, a page seen at two
  * addresses, permission downgrades with exact fault addresses, remapping,
  * copy-on-write, and more address spaces than ESPT keeps windows for;
- * and the flags of floating-point compares, which QEMU sets inline.
+ * and the flags of floating-point compares, which QEMU sets inline; on
+ * ARM, one address entered as ARM and as Thumb code, which a block
+ * lookup must tell apart.
  * Built static for armhf and i386; run by the test initramfs.
  *
  * Copyright (c) 2026 qemu-espt developers
@@ -382,6 +384,47 @@ static void test_fp_compare(void)
     check("fp-compare", ok, why);
 }
 
+#if defined(__arm__)
+/*
+ * One address entered in both instruction sets: as ARM code it returns
+ * 1; as Thumb code it branches on to code that returns 2.  Called in
+ * turn through a pointer with bit 0 clear and set, so that the block
+ * looked up last at that pc is always of the other set.
+ */
+static void test_interworking(void)
+{
+    /* ARM: mov r0, #1; bx lr.  Thumb: movs r1, r0; b.n +0x744. */
+    static const uint32_t arm_code[] = { 0xe3a00001, 0xe12fff1e };
+    /* At +0x746, Thumb: movs r0, #2; bx lr. */
+    static const uint16_t thumb_code[] = { 0x2002, 0x4770 };
+    char why[96] = "";
+    uint8_t *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int (*volatile fn)(void);
+    int i, got, want, ok = 1;
+
+    if (p == MAP_FAILED) {
+        check("arm-thumb-same-pc", 0, "mmap");
+        return;
+    }
+    memcpy(p, arm_code, sizeof(arm_code));
+    memcpy(p + 0x746, thumb_code, sizeof(thumb_code));
+    __builtin___clear_cache((char *)p, (char *)p + PAGE);
+    for (i = 0; i < 2000 && ok; i++) {
+        fn = (int (*)(void))(uintptr_t)(p + (i & 1));
+        want = 1 + (i & 1);
+        got = fn();
+        if (got != want) {
+            snprintf(why, sizeof(why), "call %d, in %s state: %d, not %d",
+                     i, i & 1 ? "Thumb" : "ARM", got, want);
+            ok = 0;
+        }
+    }
+    munmap(p, PAGE);
+    check("arm-thumb-same-pc", ok, why);
+}
+#endif
+
 int main(void)
 {
     struct sigaction sa;
@@ -400,6 +443,9 @@ int main(void)
     test_cow();
     test_many_spaces();
     test_fp_compare();
+#if defined(__arm__)
+    test_interworking();
+#endif
     printf("ESPT-CHECK: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
