@@ -6,7 +6,8 @@
 # bits, SMEP, SMAP), accessed and dirty bits, INVLPG, CR3 switches with
 # global pages (data and code), page tables written while their address
 # space is not current, 64 address spaces, self-modifying code on a page
-# of data and MMIO through a page mapping.  Every check must pass; under
+# of data, MMIO through a page mapping, and one address run as 16-bit
+# and as 32-bit code.  Every check must pass; under
 # espt=on, ESPT must have served it (host faults counted).
 #
 #   tests/functional/bare-i386.sh MODE
@@ -31,4 +32,4 @@ timeout 120 "$(qemu_bin i386)" -M pc -cpu max -nographic -no-reboot \
 [ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"
 grep '^FAIL ' "$d/out-$mode.txt" && fail "a check failed"
 [ $rc -eq 1 ] || fail "QEMU exited $rc, not 1; see $d/out-$mode.txt"
-check_bare bare-i386 83 "$d" "$mode"
+check_bare bare-i386 84 "$d" "$mode"

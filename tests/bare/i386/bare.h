@@ -6,13 +6,17 @@
 #ifndef BARE_H
 #define BARE_H
 
-/* start.S's GDT: flat segments for rings 0 and 3, then the TSS. */
+/*
+ * start.S's GDT: flat segments for rings 0 and 3, the TSS, and a 16-bit
+ * code segment over the first 64 KiB.
+ */
 #define KCODE       0x08
 #define KDATA       0x10
 #define UCODE       0x1b
 #define UDATA       0x23
 #define TSS_SEL     0x28
 #define GDT_TSS     5
+#define KCODE16     0x30
 
 /* What a probe or user_call returns when its access faulted. */
 #define NO_VALUE    0xfa17fa17u

@@ -332,6 +332,54 @@ static void setup_cpu(void)
     asm volatile("lidt %0" : : "m"(idtr));
 }
 
+/* Code at this linear address runs as 32-bit and as 16-bit code. */
+#define CODE16_VA   0x7000u
+
+/* lcall SEL:OFF with EAX = 0; return EAX. */
+static uint32_t far_call(uint16_t sel, uint32_t off)
+{
+    struct {
+        uint32_t off;
+        uint16_t sel;
+    } __attribute__((packed)) fp = { off, sel };
+    uint32_t eax = 0;
+
+    asm volatile("lcall *%1" : "+a"(eax) : "m"(fp) : "memory", "cc");
+    return eax;
+}
+
+/*
+ * One linear address entered in turn through a 32-bit and a 16-bit code
+ * segment, by far calls: the block looked up last at that pc is always
+ * of the other operand size, which a block lookup must tell apart.
+ */
+static void test_code16(void)
+{
+    /*
+     * As 32-bit code: add $2, %ax; jmp to lret (EAX = 2).  As 16-bit
+     * code: add $0x02eb0002, %eax; lretl (EAX = 0x02eb0002).
+     */
+    static const uint8_t code[] = {
+        0x31, 0xc0,                         /* xor %eax, %eax / %ax, %ax */
+        0x66, 0x05, 0x02, 0x00, 0xeb, 0x02, /* the two adds (and jmp) */
+        0x66, 0xcb,                         /* 16-bit: lretl */
+        0xcb,                               /* 32-bit: lret */
+    };
+    uint8_t *p = (uint8_t *)CODE16_VA;
+    uint32_t i, got = 0, want = 0;
+    int ok = 1;
+
+    for (i = 0; i < sizeof(code); i++) {
+        p[i] = code[i];
+    }
+    for (i = 0; i < 2000 && ok; i++) {
+        want = i & 1 ? 0x02eb0002u : 2;
+        got = far_call(i & 1 ? KCODE16 : KCODE, CODE16_VA);
+        ok = got == want;
+    }
+    check("code16-same-pc", ok, got, want);
+}
+
 static uint32_t ioapic_version(uint32_t base)
 {
     wr(base, 1);                        /* IOREGSEL: IOAPICVER */
@@ -970,6 +1018,7 @@ int main(void)
           (b7 & 0x100080) == 0x100080 && (dx & (1u << 20)),
           d, b7 | (dx & (1u << 20)) >> 20);
 
+    test_code16();
     fill_frames();
     ioapic = ioapic_version(IOAPIC_PA);
     hpet = hpet_caps(HPET_PA);

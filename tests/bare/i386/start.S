@@ -201,6 +201,7 @@ gdt:
     .quad   0x00cffa000000ffff      /* UCODE */
     .quad   0x00cff2000000ffff      /* UDATA */
     .quad   0                       /* TSS_SEL: filled in by main */
+    .quad   0x00009a000000ffff      /* KCODE16: 16-bit, base 0, 64 KiB */
 gdt_desc:
     .word   gdt_desc - gdt - 1
     .long   gdt
