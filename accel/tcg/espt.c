@@ -549,7 +549,7 @@ static void espt_quick_clear(EsptCPU *ec)
     smp_wmb(); /* what changed, before the flag that sends it to look */
     qatomic_set(&ec->quick, false);
     smp_mb(); /* pairs with espt_switch: clear the flag, then the copy */
-    qatomic_set(&ec->cpu->neg.espt_quick, -1);
+    qatomic_set(&ec->cpu->neg.espt_quick, ESPT_QUICK_NONE);
 }
 
 /* This thread's next block goes through espt_switch; on a vCPU thread. */
@@ -557,7 +557,7 @@ static void espt_quick_off(void)
 {
     espt_quick.mmu_idx = -1;
     if (espt_quick.cpu) {
-        qatomic_set(&espt_quick.cpu->neg.espt_quick, -1);
+        qatomic_set(&espt_quick.cpu->neg.espt_quick, ESPT_QUICK_NONE);
     }
 }
 
@@ -934,7 +934,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     qatomic_set(&ec->quick, true);
     smp_mb(); /* pairs with espt_quick_clear: set, then test */
     espt_quick_off();
-    qatomic_set(&cpu->neg.espt_quick, -1);
+    qatomic_set(&cpu->neg.espt_quick, ESPT_QUICK_NONE);
     if (unlikely(!espt_quick.tick)) {
         espt_pace(cpu, ec);
     }
@@ -976,7 +976,7 @@ void espt_switch(CPUState *cpu, int mmu_idx)
         qatomic_set(&cpu->neg.espt_quick, mmu_idx);
         smp_mb(); /* pairs with espt_quick_clear: set the copy, then test */
         if (!qatomic_read(&ec->quick)) {
-            qatomic_set(&cpu->neg.espt_quick, -1);
+            qatomic_set(&cpu->neg.espt_quick, ESPT_QUICK_NONE);
         }
     }
 }

@@ -23,6 +23,14 @@
 #include "exec/cpu-common.h"
 
 /*
+ * CPUNegativeOffsetState.espt_quick when the vCPU has no window it may
+ * enter blocks of without espt_switch: no block's espt_window, not even
+ * -1, so that blocks without ESPT accesses keep going through
+ * espt_enter, whose tick paces a vCPU that runs them.
+ */
+#define ESPT_QUICK_NONE (-2)
+
+/*
  * One row per ESPT access of a translation block, stored after the
  * block's code: a host fault in [fast_ofs, fast_ofs + fast_len) resumes
  * at slow_ofs.  Offsets are from the start of the block's code.
