@@ -24,9 +24,8 @@
 
 /*
  * CPUNegativeOffsetState.espt_quick when the vCPU has no window it may
- * enter blocks of without espt_switch: no block's espt_window, not even
- * -1, so that blocks without ESPT accesses keep going through
- * espt_enter, whose tick paces a vCPU that runs them.
+ * enter blocks of without espt_switch: no block's espt_window.  Blocks
+ * without a window (-1) need none, and inline lookups enter them always.
  */
 #define ESPT_QUICK_NONE (-2)
 
@@ -62,6 +61,10 @@ static inline bool espt_enabled(void)
 }
 
 static inline void espt_enter(CPUState *cpu, int mmu_idx)
+{
+}
+
+static inline void espt_enter_from_loop(CPUState *cpu, int mmu_idx)
 {
 }
 
@@ -147,6 +150,22 @@ static inline void espt_enter(CPUState *cpu, int mmu_idx)
     } else if (unlikely(qatomic_read(&espt_vcpus_off)) &&
                !++espt_quick.tick) {
         espt_tick(cpu);
+    }
+}
+
+/*
+ * espt_enter, for a block entered from the main loop (cpu_tb_exec).  A
+ * vCPU paced off ESPT runs blocks without a window, and the lookups
+ * between them, inline in generated code, no longer count espt_enter's
+ * tick: it checks its pacing here instead, at every such entry (every
+ * interrupt and exit of the chain of blocks).
+ */
+static inline void espt_enter_from_loop(CPUState *cpu, int mmu_idx)
+{
+    if (mmu_idx < 0 && unlikely(qatomic_read(&espt_vcpus_off))) {
+        espt_tick(cpu);
+    } else {
+        espt_enter(cpu, mmu_idx);
     }
 }
 
