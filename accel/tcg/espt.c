@@ -332,6 +332,8 @@ static __thread uint32_t espt_fault_addr;
  */
 static __thread TranslationBlock *espt_fault_tb;
 static __thread unsigned espt_fault_flushes;
+/* What that fault counted toward its block's demotion. */
+static __thread unsigned espt_fault_weight_last;
 /*
  * The window and address of the last host fault whose slow path raised a
  * guest fault, for espt_switch to prefill: the guest's handler takes host
@@ -470,10 +472,30 @@ static __thread uint8_t espt_pending_old[ESPT_PENDING_BYTES];
  * The slow path of the last host fault raised a guest fault: note where,
  * for espt_switch to prefill the page once the guest has handled it.
  * Only where a walk changes nothing, or is checked to (tlb_espt_prefill).
+ * The fault counts one toward its block's demotion, even where it
+ * continued a sweep: the softmmu would have missed its TLB and raised
+ * the same guest fault, whose handling costs the guest more than the
+ * host fault did.  A block that first-touches the pages of a buffer it
+ * goes on using (xz's match finder, filling its tables) made such faults
+ * in a sweep until it was demoted, and then ran its accesses through
+ * the softmmu TLB for good.  One that does little else (a loop touching
+ * each page of a new mapping once) still faults often enough to be.
  */
 static void espt_guest_fault(void)
 {
+    TranslationBlock *tb = espt_fault_tb;
+
     ESPT_COUNT(faults_guest);
+    if (tb && qatomic_read(&tb_ctx.tb_flush_count) == espt_fault_flushes) {
+        uint32_t f = tb->espt_faults;
+        unsigned refund = MAX(espt_fault_weight_last, 1) - 1;
+
+        tb->espt_faults = f - MIN(f & 0xffff, refund);
+        if (espt_demote_tb == tb &&
+            (tb->espt_faults & 0xffff) < ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP) {
+            espt_demote_tb = NULL;
+        }
+    }
     if (espt_can_refresh || espt_tracking) {
         espt_prefill_win = espt_fault_win;
         espt_prefill_addr = espt_fault_addr;
@@ -913,16 +935,16 @@ void espt_switch(CPUState *cpu, int mmu_idx)
     EsptWindow *w;
 
     espt_tables_sync();
-    if (unlikely(espt_demote_tb)) {
-        espt_demote_faulting();
-    }
     /*
      * The slow path of the last host fault left before it found the page:
      * the walk or the alignment check raised a guest fault.
      */
     if (unlikely(espt_fault_tb)) {
-        espt_fault_tb = NULL;
         espt_guest_fault();
+        espt_fault_tb = NULL;
+    }
+    if (unlikely(espt_demote_tb)) {
+        espt_demote_faulting();
     }
     if (unlikely(!ec)) {
         ec = espt_cpu_create(cpu);
@@ -2641,7 +2663,8 @@ static void espt_sigsegv(int sig, siginfo_t *si, void *puc)
             }
             espt_fault_tb = tb;
             espt_fault_flushes = qatomic_read(&tb_ctx.tb_flush_count);
-            espt_fault_counted(tb, espt_fault_weight(addr, ro));
+            espt_fault_weight_last = espt_fault_weight(addr, ro);
+            espt_fault_counted(tb, espt_fault_weight_last);
             /*
              * Go to the slow path without rt_sigreturn, which would enter
              * the kernel a second time: on hosts where every entry empties
