@@ -491,8 +491,8 @@ static void espt_guest_fault(void)
         unsigned refund = MAX(espt_fault_weight_last, 1) - 1;
 
         tb->espt_faults = f - MIN(f & 0xffff, refund);
-        if (espt_demote_tb == tb &&
-            (tb->espt_faults & 0xffff) < ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP) {
+        if (espt_demote_tb == tb && (tb->espt_faults & 0xffff) <
+            ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP) {
             espt_demote_tb = NULL;
         }
     }

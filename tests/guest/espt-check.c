@@ -425,6 +425,76 @@ static void test_interworking(void)
 }
 #endif
 
+#if defined(__arm__)
+/*
+ * The Q flag: set by the multiply-accumulates and saturations that
+ * overflow, left alone by those that do not, and sticky.  Each case
+ * runs with Q clear, then with Q set.
+ */
+#define Q_BIT (1u << 27)
+#define Q_CASE(insn, a_, b_, c_, want_, q_)                             \
+    do {                                                                \
+        for (int pre = 0; pre < 2; pre++) {                             \
+            uint32_t a = (a_), b = (b_), c = (c_), res, psr;            \
+                                                                        \
+            asm volatile("msr APSR_nzcvq, %4\n\t"                       \
+                         insn "\n\t"                                    \
+                         "mrs %1, APSR"                                 \
+                         : "=&r"(res), "=&r"(psr)                       \
+                         : "r"(a), "r"(b), "r"(pre ? Q_BIT : 0), "r"(c) \
+                         : "cc");                                       \
+            if (res != (uint32_t)(want_) ||                             \
+                !!(psr & Q_BIT) != ((q_) || pre)) {                     \
+                snprintf(why, sizeof(why), "%s (%#x, %#x, %#x), Q %d: " \
+                         "%#x, Q %d, not %#x, Q %d", insn, a, b, c,      \
+                         pre, res, !!(psr & Q_BIT),                     \
+                         (uint32_t)(want_), (q_) || pre);               \
+                ok = 0;                                                 \
+            }                                                           \
+        }                                                               \
+    } while (0)
+
+static void test_q_flag(void)
+{
+    char why[160] = "";
+    int ok = 1;
+
+    Q_CASE("smlabb %0, %2, %3, %5", 0x7fff, 0x7fff, 0x7fffffff,
+           0xbfff0000, 1);
+    Q_CASE("smlabb %0, %2, %3, %5", 0x7fff, 0x7fff, 1, 0x3fff0002, 0);
+    Q_CASE("smlatt %0, %2, %3, %5", 0x80000000, 0x80000000, 0x80000000,
+           0xc0000000, 0);
+    Q_CASE("smlawb %0, %2, %3, %5", 0x40000000, 0x4000, 0x70000000,
+           0x80000000, 1);
+    Q_CASE("smlawt %0, %2, %3, %5", 0x40000000, 0x40000000, 0x0fffffff,
+           0x1fffffff, 0);
+    Q_CASE("smlad %0, %2, %3, %5", 0x00010001, 0x00010001, 0x7fffffff,
+           0x80000001, 1);
+    Q_CASE("smuad %0, %2, %3", 0x80008000, 0x80008000, 0, 0x80000000, 1);
+    Q_CASE("smuad %0, %2, %3", 0x00020003, 0x00050007, 0, 31, 0);
+    Q_CASE("smlsd %0, %2, %3, %5", 0x00020001, 0x00010001, 0x80000000,
+           0x7fffffff, 1);
+    Q_CASE("smlsd %0, %2, %3, %5", 0x00020001, 0x00010001, 5, 4, 0);
+    Q_CASE("ssat %0, #8, %2", 200, 0, 0, 127, 1);
+    Q_CASE("ssat %0, #8, %2", -200, 0, 0, -128, 1);
+    Q_CASE("ssat %0, #8, %2", 100, 0, 0, 100, 0);
+    Q_CASE("ssat %0, #8, %2", -128, 0, 0, -128, 0);
+    Q_CASE("ssat %0, #8, %2, lsl #4", 10, 0, 0, 127, 1);
+    Q_CASE("ssat %0, #8, %2, asr #4", 0x7f0, 0, 0, 0x7f, 0);
+    Q_CASE("ssat %0, #1, %2", 1, 0, 0, 0, 1);
+    Q_CASE("ssat %0, #1, %2", -1, 0, 0, -1, 0);
+    Q_CASE("ssat %0, #32, %2", 0x80000000, 0, 0, 0x80000000, 0);
+    Q_CASE("usat %0, #8, %2", 300, 0, 0, 255, 1);
+    Q_CASE("usat %0, #8, %2", -5, 0, 0, 0, 1);
+    Q_CASE("usat %0, #8, %2", 255, 0, 0, 255, 0);
+    Q_CASE("usat %0, #0, %2", 5, 0, 0, 0, 1);
+    Q_CASE("usat %0, #0, %2", 0, 0, 0, 0, 0);
+    Q_CASE("usat %0, #31, %2", 0x7fffffff, 0, 0, 0x7fffffff, 0);
+    Q_CASE("usat %0, #31, %2", -1, 0, 0, 0, 1);
+    check("arm-q-flag", ok, why);
+}
+#endif
+
 int main(void)
 {
     struct sigaction sa;
@@ -445,6 +515,7 @@ int main(void)
     test_fp_compare();
 #if defined(__arm__)
     test_interworking();
+    test_q_flag();
 #endif
     printf("ESPT-CHECK: %d passed, %d failed\n", passed, failed);
     return failed != 0;
