@@ -237,6 +237,64 @@ static void test_remap(void)
     check("remap", ok, why);
 }
 
+/*
+ * Two pages of a memfd, each a function returning its own value, mapped
+ * in turn at one address: both stay in the page cache, unchanged, so
+ * their translations stay valid, and only the TLB flush of the remap
+ * keeps a call from running the page mapped there before.
+ */
+static void test_code_remap(void)
+{
+#if defined(__arm__)
+    /* mov r0, #0x11 (#0x22); bx lr */
+    static const uint32_t code[2][2] = { { 0xe3a00011, 0xe12fff1e },
+                                         { 0xe3a00022, 0xe12fff1e } };
+#else
+    /* mov eax, 0x11 (0x22); ret */
+    static const uint8_t code[2][6] = { { 0xb8, 0x11, 0, 0, 0, 0xc3 },
+                                        { 0xb8, 0x22, 0, 0, 0, 0xc3 } };
+#endif
+    char why[96] = "";
+    int fd = memfd_create("espt-check", 0);
+    uint8_t *at = MAP_FAILED;
+    int ok = 1;
+
+    if (fd < 0 || ftruncate(fd, 2 * PAGE) ||
+        pwrite(fd, code[0], sizeof(code[0]), 0) != sizeof(code[0]) ||
+        pwrite(fd, code[1], sizeof(code[1]), PAGE) != sizeof(code[1])) {
+        check("code-remap", 0, "memfd");
+        return;
+    }
+    for (int i = 0; i < 200 && ok; i++) {
+        uint8_t *p = mmap(i ? at : NULL, PAGE, PROT_READ | PROT_EXEC,
+                          MAP_SHARED | (i ? MAP_FIXED : 0), fd,
+                          (i & 1) * PAGE);
+        int (*volatile fn)(void) = (int (*)(void))(uintptr_t)p;
+
+        if (p == MAP_FAILED || (i && p != at)) {
+            snprintf(why, sizeof(why), "mmap, round %d", i);
+            ok = 0;
+            break;
+        }
+        at = p;
+        __builtin___clear_cache((char *)p, (char *)p + PAGE);
+        for (int j = 0; j < 3 && ok; j++) {
+            int got = fn(), want = i & 1 ? 0x22 : 0x11;
+
+            if (got != want) {
+                snprintf(why, sizeof(why), "round %d, call %d: %#x, not %#x",
+                         i, j, got, want);
+                ok = 0;
+            }
+        }
+    }
+    if (at != MAP_FAILED) {
+        munmap(at, PAGE);
+    }
+    close(fd);
+    check("code-remap", ok, why);
+}
+
 static void test_cow(void)
 {
     volatile uint32_t *p = map(PROT_READ | PROT_WRITE);
@@ -510,6 +568,7 @@ int main(void)
     test_mprotect();
     test_cross_page_fault();
     test_remap();
+    test_code_remap();
     test_cow();
     test_many_spaces();
     test_fp_compare();
