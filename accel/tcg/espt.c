@@ -364,6 +364,7 @@ static __thread uint32_t espt_prefill_addr;
  */
 #define ESPT_DEMOTE_FAULTS 64
 #define ESPT_FAULT_SWEEP   32
+#define ESPT_DEMOTE_AT     (ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP)
 #define ESPT_FAULT_EPOCH_NS (100 * 1000 * 1000)
 #define ESPT_RECENT        4
 static __thread TranslationBlock *espt_demote_tb;
@@ -491,8 +492,8 @@ static void espt_guest_fault(void)
         unsigned refund = MAX(espt_fault_weight_last, 1) - 1;
 
         tb->espt_faults = f - MIN(f & 0xffff, refund);
-        if (espt_demote_tb == tb && (tb->espt_faults & 0xffff) <
-            ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP) {
+        if (espt_demote_tb == tb &&
+            (tb->espt_faults & 0xffff) < ESPT_DEMOTE_AT) {
             espt_demote_tb = NULL;
         }
     }
@@ -2605,8 +2606,7 @@ static unsigned espt_fault_count(TranslationBlock *tb, unsigned weight)
  */
 static void espt_fault_counted(TranslationBlock *tb, unsigned weight)
 {
-    if (espt_fault_count(tb, weight) >=
-        ESPT_DEMOTE_FAULTS * ESPT_FAULT_SWEEP && !espt_demote_tb) {
+    if (espt_fault_count(tb, weight) >= ESPT_DEMOTE_AT && !espt_demote_tb) {
         espt_demote_tb = tb;
         espt_quick_off();
         espt_demote_flushes = qatomic_read(&tb_ctx.tb_flush_count);
