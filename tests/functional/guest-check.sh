@@ -12,7 +12,7 @@ set -eu
 need_mode "$1" "$4"
 boot_guest "$1" "$2" "$3" "$4" espt-check --accel-opts ",espt-youth=0"
 grep '^CHECK .* FAIL' "$log.txt" && fail "a guest check failed"
-# One check more on arm: arm-thumb-same-pc.
+# Two checks more on arm: arm-thumb-same-pc and arm-q-flag.
 case $1 in arm) n=11 ;; *) n=9 ;; esac
 grep -q "^ESPT-CHECK: $n passed, 0 failed" "$log.txt" ||
     fail "the guest checks did not all run; see $log"
