@@ -3,7 +3,8 @@
 # self-modifying code, aliases, mprotect with exact fault addresses,
 # cross-page faults, remapping, copy-on-write, more address spaces than
 # ESPT keeps windows for, floating-point compare flags, and on arm one
-# address run as ARM and as Thumb code.  Every check must pass.
+# address run as ARM and as Thumb code, the Q flag and NEON's lengthening
+# instructions.  Every check must pass.
 #
 #   tests/functional/guest-check.sh ARCH FLAVOUR SMP MODE
 set -eu
@@ -12,8 +13,8 @@ set -eu
 need_mode "$1" "$4"
 boot_guest "$1" "$2" "$3" "$4" espt-check --accel-opts ",espt-youth=0"
 grep '^CHECK .* FAIL' "$log.txt" && fail "a guest check failed"
-# Two checks more on arm: arm-thumb-same-pc and arm-q-flag.
-case $1 in arm) n=11 ;; *) n=9 ;; esac
+# Three checks more on arm: arm-thumb-same-pc, arm-q-flag and arm-neon-long.
+case $1 in arm) n=12 ;; *) n=9 ;; esac
 grep -q "^ESPT-CHECK: $n passed, 0 failed" "$log.txt" ||
     fail "the guest checks did not all run; see $log"
 echo "ok: $(grep -c '^CHECK .* ok' "$log.txt") guest checks passed"

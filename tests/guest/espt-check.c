@@ -5,7 +5,8 @@
  * copy-on-write, and more address spaces than ESPT keeps windows for;
  * and the flags of floating-point compares, which QEMU sets inline; on
  * ARM, one address entered as ARM and as Thumb code, which a block
- * lookup must tell apart.
+ * lookup must tell apart, the Q flag, and NEON's lengthening
+ * instructions, which QEMU also expands inline.
  * Built static for armhf and i386; run by the test initramfs.
  *
  * Copyright (c) 2026 qemu-espt developers
@@ -553,6 +554,191 @@ static void test_q_flag(void)
 }
 #endif
 
+#if defined(__arm__)
+/*
+ * NEON's lengthening instructions, which QEMU expands inline: absolute
+ * differences (VABDL, VABAL), widening moves and shifts (VMOVL, VSHLL)
+ * and widening additions (VADDL, VSUBL, VADDW, VSUBW), of bytes and
+ * halfwords, signed and unsigned, on pseudo-random inputs with every
+ * byte value at the lane edges.  Each case starts from d0 = N, d1 = M,
+ * q1 = ACC and checks all four registers afterwards; two cases write a
+ * Q register that is also a source.
+ */
+enum {
+    L_ABDL, L_ABAL, L_MOVL, L_SHLL, L_ADDL, L_SUBL, L_ADDW, L_SUBW
+};
+
+struct neon_case {
+    const char *insn;
+    int op, size, sign, shift, dst_q0, src_m;
+};
+
+static const struct neon_case neon_cases[] = {
+    { "vabdl.u8 q1, d0, d1", L_ABDL, 8, 0 },
+    { "vabdl.s8 q1, d0, d1", L_ABDL, 8, 1 },
+    { "vabal.u8 q1, d0, d1", L_ABAL, 8, 0 },
+    { "vabal.s8 q1, d0, d1", L_ABAL, 8, 1 },
+    { "vabdl.u16 q1, d0, d1", L_ABDL, 16, 0 },
+    { "vabdl.s16 q1, d0, d1", L_ABDL, 16, 1 },
+    { "vabal.u16 q1, d0, d1", L_ABAL, 16, 0 },
+    { "vabal.s16 q1, d0, d1", L_ABAL, 16, 1 },
+    { "vabdl.u8 q0, d0, d1", L_ABDL, 8, 0, 0, 1 },
+    { "vmovl.u8 q1, d0", L_MOVL, 8, 0 },
+    { "vmovl.s8 q1, d0", L_MOVL, 8, 1 },
+    { "vmovl.u16 q1, d0", L_MOVL, 16, 0 },
+    { "vmovl.s16 q1, d0", L_MOVL, 16, 1 },
+    { "vmovl.s8 q0, d1", L_MOVL, 8, 1, 0, 1, 1 },
+    { "vshll.u8 q1, d0, #3", L_SHLL, 8, 0, 3 },
+    { "vshll.s8 q1, d0, #5", L_SHLL, 8, 1, 5 },
+    { "vshll.u16 q1, d0, #7", L_SHLL, 16, 0, 7 },
+    { "vshll.s16 q1, d0, #9", L_SHLL, 16, 1, 9 },
+    { "vshll.i8 q1, d0, #8", L_SHLL, 8, 0, 8 },
+    { "vshll.i16 q1, d0, #16", L_SHLL, 16, 0, 16 },
+    { "vaddl.u8 q1, d0, d1", L_ADDL, 8, 0 },
+    { "vsubl.s8 q1, d0, d1", L_SUBL, 8, 1 },
+    { "vaddl.s16 q1, d0, d1", L_ADDL, 16, 1 },
+    { "vsubl.u16 q1, d0, d1", L_SUBL, 16, 0 },
+    { "vaddw.u8 q1, q1, d0", L_ADDW, 8, 0 },
+    { "vsubw.s8 q1, q1, d1", L_SUBW, 8, 1, 0, 0, 1 },
+    { "vaddw.s16 q1, q1, d0", L_ADDW, 16, 1 },
+    { "vsubw.u16 q1, q1, d1", L_SUBW, 16, 0, 0, 0, 1 },
+};
+
+/* Run case I on regs[0..3] (d0-d3) in place. */
+static void neon_run(int i, uint64_t *regs)
+{
+#define NEON_RUN(insn)                                                  \
+    asm volatile(".fpu neon\n\t"                                        \
+                 "vldm %0, {d0-d3}\n\t"                                 \
+                 insn "\n\t"                                            \
+                 "vstm %0, {d0-d3}"                                     \
+                 : : "r"(regs) : "d0", "d1", "d2", "d3", "memory")
+    switch (i) {
+    case 0: NEON_RUN("vabdl.u8 q1, d0, d1"); break;
+    case 1: NEON_RUN("vabdl.s8 q1, d0, d1"); break;
+    case 2: NEON_RUN("vabal.u8 q1, d0, d1"); break;
+    case 3: NEON_RUN("vabal.s8 q1, d0, d1"); break;
+    case 4: NEON_RUN("vabdl.u16 q1, d0, d1"); break;
+    case 5: NEON_RUN("vabdl.s16 q1, d0, d1"); break;
+    case 6: NEON_RUN("vabal.u16 q1, d0, d1"); break;
+    case 7: NEON_RUN("vabal.s16 q1, d0, d1"); break;
+    case 8: NEON_RUN("vabdl.u8 q0, d0, d1"); break;
+    case 9: NEON_RUN("vmovl.u8 q1, d0"); break;
+    case 10: NEON_RUN("vmovl.s8 q1, d0"); break;
+    case 11: NEON_RUN("vmovl.u16 q1, d0"); break;
+    case 12: NEON_RUN("vmovl.s16 q1, d0"); break;
+    case 13: NEON_RUN("vmovl.s8 q0, d1"); break;
+    case 14: NEON_RUN("vshll.u8 q1, d0, #3"); break;
+    case 15: NEON_RUN("vshll.s8 q1, d0, #5"); break;
+    case 16: NEON_RUN("vshll.u16 q1, d0, #7"); break;
+    case 17: NEON_RUN("vshll.s16 q1, d0, #9"); break;
+    case 18: NEON_RUN("vshll.i8 q1, d0, #8"); break;
+    case 19: NEON_RUN("vshll.i16 q1, d0, #16"); break;
+    case 20: NEON_RUN("vaddl.u8 q1, d0, d1"); break;
+    case 21: NEON_RUN("vsubl.s8 q1, d0, d1"); break;
+    case 22: NEON_RUN("vaddl.s16 q1, d0, d1"); break;
+    case 23: NEON_RUN("vsubl.u16 q1, d0, d1"); break;
+    case 24: NEON_RUN("vaddw.u8 q1, q1, d0"); break;
+    case 25: NEON_RUN("vsubw.s8 q1, q1, d1"); break;
+    case 26: NEON_RUN("vaddw.s16 q1, q1, d0"); break;
+    case 27: NEON_RUN("vsubw.u16 q1, q1, d1"); break;
+    }
+#undef NEON_RUN
+}
+
+/* Lane K of the narrow register R, of SIZE bits, extended per SIGN. */
+static int64_t neon_lane(uint64_t r, int size, int sign, int k)
+{
+    uint64_t v = (r >> (k * size)) & ((1ull << size) - 1);
+
+    if (sign && (v >> (size - 1))) {
+        return (int64_t)v - (1ll << size);
+    }
+    return v;
+}
+
+/* What case C leaves in d0-d3, computed lane by lane. */
+static void neon_want(const struct neon_case *c, const uint64_t *in,
+                      uint64_t *out)
+{
+    int wide = 2 * c->size, lanes = 64 / c->size;
+    uint64_t mask = (1ull << wide) - 1;
+    uint64_t n = c->src_m ? in[1] : in[0];
+    uint64_t res[2] = { 0, 0 };
+
+    for (int k = 0; k < lanes; k++) {
+        int64_t a = neon_lane(n, c->size, c->sign, k);
+        int64_t b = neon_lane(in[1], c->size, c->sign, k);
+        int64_t acc = (int64_t)((in[2 + k * wide / 64] >>
+                                 (k * wide % 64)) & mask);
+        int64_t v = 0;
+
+        switch (c->op) {
+        case L_ABDL: v = a > b ? a - b : b - a; break;
+        case L_ABAL: v = acc + (a > b ? a - b : b - a); break;
+        case L_MOVL: v = a; break;
+        case L_SHLL: v = a * (1ll << c->shift); break;
+        case L_ADDL: v = a + b; break;
+        case L_SUBL: v = a - b; break;
+        case L_ADDW: v = acc + a; break;
+        case L_SUBW: v = acc - a; break;
+        }
+        res[k * wide / 64] |= ((uint64_t)v & mask) << (k * wide % 64);
+    }
+    memcpy(out, in, 4 * sizeof(*out));
+    memcpy(out + (c->dst_q0 ? 0 : 2), res, sizeof(res));
+}
+
+static void test_neon_long(void)
+{
+    static const uint8_t edges[] = { 0x00, 0x01, 0x7f, 0x80, 0x81, 0xfe,
+                                     0xff, 0x40 };
+    char why[320] = "";
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    int ok = 1;
+
+    for (int round = 0; round < 400 && ok; round++) {
+        uint64_t in[4], got[4], want[4];
+
+        for (int j = 0; j < 4; j++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            in[j] = seed ^ (seed >> 29);
+        }
+        if (round < 64) {
+            /* every pair of edge values, in every lane */
+            for (int k = 0; k < 8; k++) {
+                in[0] = (in[0] & ~(0xffull << 8 * k)) |
+                        (uint64_t)edges[(round + k) & 7] << 8 * k;
+                in[1] = (in[1] & ~(0xffull << 8 * k)) |
+                        (uint64_t)edges[(round / 8 + k) & 7] << 8 * k;
+            }
+        }
+        for (int i = 0; i < (int)(sizeof(neon_cases) /
+                                  sizeof(neon_cases[0])) && ok; i++) {
+            memcpy(got, in, sizeof(in));
+            neon_run(i, got);
+            neon_want(&neon_cases[i], in, want);
+            if (memcmp(got, want, sizeof(got))) {
+                snprintf(why, sizeof(why), "%s with d0 %016llx d1 %016llx"
+                         " q1 %016llx%016llx: q0 %016llx%016llx q1 "
+                         "%016llx%016llx, not q0 %016llx%016llx q1 "
+                         "%016llx%016llx", neon_cases[i].insn,
+                         (unsigned long long)in[0], (unsigned long long)in[1],
+                         (unsigned long long)in[3], (unsigned long long)in[2],
+                         (unsigned long long)got[1], (unsigned long long)got[0],
+                         (unsigned long long)got[3], (unsigned long long)got[2],
+                         (unsigned long long)want[1],
+                         (unsigned long long)want[0],
+                         (unsigned long long)want[3],
+                         (unsigned long long)want[2]);
+                ok = 0;
+            }
+        }
+    }
+    check("arm-neon-long", ok, why);
+}
+#endif
+
 int main(void)
 {
     struct sigaction sa;
@@ -575,6 +761,7 @@ int main(void)
 #if defined(__arm__)
     test_interworking();
     test_q_flag();
+    test_neon_long();
 #endif
     printf("ESPT-CHECK: %d passed, %d failed\n", passed, failed);
     return failed != 0;
