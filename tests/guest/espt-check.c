@@ -559,10 +559,11 @@ static void test_q_flag(void)
  * NEON's lengthening instructions, which QEMU expands inline: absolute
  * differences (VABDL, VABAL), widening moves and shifts (VMOVL, VSHLL)
  * and widening additions (VADDL, VSUBL, VADDW, VSUBW), of bytes and
- * halfwords, signed and unsigned, on pseudo-random inputs with every
- * byte value at the lane edges.  Each case starts from d0 = N, d1 = M,
- * q1 = ACC and checks all four registers afterwards; two cases write a
- * Q register that is also a source.
+ * halfwords, signed and unsigned, on pseudo-random inputs, the first
+ * rounds with every pair of eight edge values in every byte lane.
+ * Each case starts from d0 = N, d1 = M, q1 = ACC and checks all four
+ * registers afterwards; two cases write a Q register that is also a
+ * source.
  */
 enum {
     L_ABDL, L_ABAL, L_MOVL, L_SHLL, L_ADDL, L_SUBL, L_ADDW, L_SUBW
