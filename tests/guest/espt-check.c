@@ -569,83 +569,66 @@ enum {
     L_ABDL, L_ABAL, L_MOVL, L_SHLL, L_ADDL, L_SUBL, L_ADDW, L_SUBW
 };
 
+/*
+ * Each case once: its number, the instruction, and what it computes (the
+ * operation, the narrow lane size, signedness, the shift, whether it
+ * writes q0 rather than q1, whether its narrow source is d1 rather than
+ * d0).  Expanded into a function that runs it and into the table.
+ */
+#define NEON_CASES(X) \
+    X(0, "vabdl.u8 q1, d0, d1", L_ABDL, 8, 0, 0, 0, 0) \
+    X(1, "vabdl.s8 q1, d0, d1", L_ABDL, 8, 1, 0, 0, 0) \
+    X(2, "vabal.u8 q1, d0, d1", L_ABAL, 8, 0, 0, 0, 0) \
+    X(3, "vabal.s8 q1, d0, d1", L_ABAL, 8, 1, 0, 0, 0) \
+    X(4, "vabdl.u16 q1, d0, d1", L_ABDL, 16, 0, 0, 0, 0) \
+    X(5, "vabdl.s16 q1, d0, d1", L_ABDL, 16, 1, 0, 0, 0) \
+    X(6, "vabal.u16 q1, d0, d1", L_ABAL, 16, 0, 0, 0, 0) \
+    X(7, "vabal.s16 q1, d0, d1", L_ABAL, 16, 1, 0, 0, 0) \
+    X(8, "vabdl.u8 q0, d0, d1", L_ABDL, 8, 0, 0, 1, 0) \
+    X(9, "vmovl.u8 q1, d0", L_MOVL, 8, 0, 0, 0, 0) \
+    X(10, "vmovl.s8 q1, d0", L_MOVL, 8, 1, 0, 0, 0) \
+    X(11, "vmovl.u16 q1, d0", L_MOVL, 16, 0, 0, 0, 0) \
+    X(12, "vmovl.s16 q1, d0", L_MOVL, 16, 1, 0, 0, 0) \
+    X(13, "vmovl.s8 q0, d1", L_MOVL, 8, 1, 0, 1, 1) \
+    X(14, "vshll.u8 q1, d0, #3", L_SHLL, 8, 0, 3, 0, 0) \
+    X(15, "vshll.s8 q1, d0, #5", L_SHLL, 8, 1, 5, 0, 0) \
+    X(16, "vshll.u16 q1, d0, #7", L_SHLL, 16, 0, 7, 0, 0) \
+    X(17, "vshll.s16 q1, d0, #9", L_SHLL, 16, 1, 9, 0, 0) \
+    X(18, "vshll.i8 q1, d0, #8", L_SHLL, 8, 0, 8, 0, 0) \
+    X(19, "vshll.i16 q1, d0, #16", L_SHLL, 16, 0, 16, 0, 0) \
+    X(20, "vaddl.u8 q1, d0, d1", L_ADDL, 8, 0, 0, 0, 0) \
+    X(21, "vsubl.s8 q1, d0, d1", L_SUBL, 8, 1, 0, 0, 0) \
+    X(22, "vaddl.s16 q1, d0, d1", L_ADDL, 16, 1, 0, 0, 0) \
+    X(23, "vsubl.u16 q1, d0, d1", L_SUBL, 16, 0, 0, 0, 0) \
+    X(24, "vaddw.u8 q1, q1, d0", L_ADDW, 8, 0, 0, 0, 0) \
+    X(25, "vsubw.s8 q1, q1, d1", L_SUBW, 8, 1, 0, 0, 1) \
+    X(26, "vaddw.s16 q1, q1, d0", L_ADDW, 16, 1, 0, 0, 0) \
+    X(27, "vsubw.u16 q1, q1, d1", L_SUBW, 16, 0, 0, 0, 1)
+
 struct neon_case {
     const char *insn;
+    void (*run)(uint64_t *regs);
     int op, size, sign, shift, dst_q0, src_m;
 };
 
-static const struct neon_case neon_cases[] = {
-    { "vabdl.u8 q1, d0, d1", L_ABDL, 8, 0 },
-    { "vabdl.s8 q1, d0, d1", L_ABDL, 8, 1 },
-    { "vabal.u8 q1, d0, d1", L_ABAL, 8, 0 },
-    { "vabal.s8 q1, d0, d1", L_ABAL, 8, 1 },
-    { "vabdl.u16 q1, d0, d1", L_ABDL, 16, 0 },
-    { "vabdl.s16 q1, d0, d1", L_ABDL, 16, 1 },
-    { "vabal.u16 q1, d0, d1", L_ABAL, 16, 0 },
-    { "vabal.s16 q1, d0, d1", L_ABAL, 16, 1 },
-    { "vabdl.u8 q0, d0, d1", L_ABDL, 8, 0, 0, 1 },
-    { "vmovl.u8 q1, d0", L_MOVL, 8, 0 },
-    { "vmovl.s8 q1, d0", L_MOVL, 8, 1 },
-    { "vmovl.u16 q1, d0", L_MOVL, 16, 0 },
-    { "vmovl.s16 q1, d0", L_MOVL, 16, 1 },
-    { "vmovl.s8 q0, d1", L_MOVL, 8, 1, 0, 1, 1 },
-    { "vshll.u8 q1, d0, #3", L_SHLL, 8, 0, 3 },
-    { "vshll.s8 q1, d0, #5", L_SHLL, 8, 1, 5 },
-    { "vshll.u16 q1, d0, #7", L_SHLL, 16, 0, 7 },
-    { "vshll.s16 q1, d0, #9", L_SHLL, 16, 1, 9 },
-    { "vshll.i8 q1, d0, #8", L_SHLL, 8, 0, 8 },
-    { "vshll.i16 q1, d0, #16", L_SHLL, 16, 0, 16 },
-    { "vaddl.u8 q1, d0, d1", L_ADDL, 8, 0 },
-    { "vsubl.s8 q1, d0, d1", L_SUBL, 8, 1 },
-    { "vaddl.s16 q1, d0, d1", L_ADDL, 16, 1 },
-    { "vsubl.u16 q1, d0, d1", L_SUBL, 16, 0 },
-    { "vaddw.u8 q1, q1, d0", L_ADDW, 8, 0 },
-    { "vsubw.s8 q1, q1, d1", L_SUBW, 8, 1, 0, 0, 1 },
-    { "vaddw.s16 q1, q1, d0", L_ADDW, 16, 1 },
-    { "vsubw.u16 q1, q1, d1", L_SUBW, 16, 0, 0, 0, 1 },
-};
-
-/* Run case I on regs[0..3] (d0-d3) in place. */
-static void neon_run(int i, uint64_t *regs)
-{
-#define NEON_RUN(insn)                                                  \
-    asm volatile(".fpu neon\n\t"                                        \
-                 "vldm %0, {d0-d3}\n\t"                                 \
-                 insn "\n\t"                                            \
-                 "vstm %0, {d0-d3}"                                     \
-                 : : "r"(regs) : "d0", "d1", "d2", "d3", "memory")
-    switch (i) {
-    case 0: NEON_RUN("vabdl.u8 q1, d0, d1"); break;
-    case 1: NEON_RUN("vabdl.s8 q1, d0, d1"); break;
-    case 2: NEON_RUN("vabal.u8 q1, d0, d1"); break;
-    case 3: NEON_RUN("vabal.s8 q1, d0, d1"); break;
-    case 4: NEON_RUN("vabdl.u16 q1, d0, d1"); break;
-    case 5: NEON_RUN("vabdl.s16 q1, d0, d1"); break;
-    case 6: NEON_RUN("vabal.u16 q1, d0, d1"); break;
-    case 7: NEON_RUN("vabal.s16 q1, d0, d1"); break;
-    case 8: NEON_RUN("vabdl.u8 q0, d0, d1"); break;
-    case 9: NEON_RUN("vmovl.u8 q1, d0"); break;
-    case 10: NEON_RUN("vmovl.s8 q1, d0"); break;
-    case 11: NEON_RUN("vmovl.u16 q1, d0"); break;
-    case 12: NEON_RUN("vmovl.s16 q1, d0"); break;
-    case 13: NEON_RUN("vmovl.s8 q0, d1"); break;
-    case 14: NEON_RUN("vshll.u8 q1, d0, #3"); break;
-    case 15: NEON_RUN("vshll.s8 q1, d0, #5"); break;
-    case 16: NEON_RUN("vshll.u16 q1, d0, #7"); break;
-    case 17: NEON_RUN("vshll.s16 q1, d0, #9"); break;
-    case 18: NEON_RUN("vshll.i8 q1, d0, #8"); break;
-    case 19: NEON_RUN("vshll.i16 q1, d0, #16"); break;
-    case 20: NEON_RUN("vaddl.u8 q1, d0, d1"); break;
-    case 21: NEON_RUN("vsubl.s8 q1, d0, d1"); break;
-    case 22: NEON_RUN("vaddl.s16 q1, d0, d1"); break;
-    case 23: NEON_RUN("vsubl.u16 q1, d0, d1"); break;
-    case 24: NEON_RUN("vaddw.u8 q1, q1, d0"); break;
-    case 25: NEON_RUN("vsubw.s8 q1, q1, d1"); break;
-    case 26: NEON_RUN("vaddw.s16 q1, q1, d0"); break;
-    case 27: NEON_RUN("vsubw.u16 q1, q1, d1"); break;
+/* Run the case on regs[0..3] (d0-d3) in place. */
+#define NEON_RUN(n, insn, ...)                                          \
+    static void neon_run_##n(uint64_t *regs)                            \
+    {                                                                   \
+        asm volatile(".fpu neon\n\t"                                    \
+                     "vldm %0, {d0-d3}\n\t"                             \
+                     insn "\n\t"                                        \
+                     "vstm %0, {d0-d3}"                                 \
+                     : : "r"(regs) : "d0", "d1", "d2", "d3", "memory"); \
     }
+NEON_CASES(NEON_RUN)
 #undef NEON_RUN
-}
+
+#define NEON_ENTRY(n, insn, ...) { insn, neon_run_##n, __VA_ARGS__ },
+static const struct neon_case neon_cases[] = {
+    NEON_CASES(NEON_ENTRY)
+};
+#undef NEON_ENTRY
 
 /* Lane K of the narrow register R, of SIZE bits, extended per SIGN. */
 static int64_t neon_lane(uint64_t r, int size, int sign, int k)
@@ -717,7 +700,7 @@ static void test_neon_long(void)
         for (int i = 0; i < (int)(sizeof(neon_cases) /
                                   sizeof(neon_cases[0])) && ok; i++) {
             memcpy(got, in, sizeof(in));
-            neon_run(i, got);
+            neon_cases[i].run(got);
             neon_want(&neon_cases[i], in, want);
             if (memcmp(got, want, sizeof(got))) {
                 snprintf(why, sizeof(why), "%s with d0 %016llx d1 %016llx"
