@@ -13,8 +13,9 @@ set -eu
 need_mode "$1" "$4"
 boot_guest "$1" "$2" "$3" "$4" espt-check --accel-opts ",espt-youth=0"
 grep '^CHECK .* FAIL' "$log.txt" && fail "a guest check failed"
-# Three checks more on arm: arm-thumb-same-pc, arm-q-flag and arm-neon-long.
-case $1 in arm) n=12 ;; *) n=9 ;; esac
+# Four checks more on arm: arm-thumb-same-pc, arm-q-flag, arm-neon-long
+# and arm-vfp-compare.
+case $1 in arm) n=13 ;; *) n=9 ;; esac
 grep -q "^ESPT-CHECK: $n passed, 0 failed" "$log.txt" ||
     fail "the guest checks did not all run; see $log"
 echo "ok: $(grep -c '^CHECK .* ok' "$log.txt") guest checks passed"

@@ -721,6 +721,179 @@ static void test_neon_long(void)
     }
     check("arm-neon-long", ok, why);
 }
+
+/*
+ * VCMP and VCMPE of singles and doubles, and their forms against #0,
+ * with FPSCR.FZ clear and set: NZCV and the cumulative flags they leave
+ * in FPSCR, against a computation on the bit patterns.  QEMU compares
+ * ordered operands that are not denormal inline and leaves the rest to
+ * a helper.  The pairs: every pair of edge values (zeros, denormals,
+ * the smallest and largest normals, infinities, quiet and signalling
+ * NaNs, of both signs), then pseudo-random patterns, half of them
+ * against a neighbour of the same exponent.
+ */
+#define FPSCR_FZ (1u << 24)
+#define FPSCR_IOC 1u
+#define FPSCR_IDC (1u << 7)
+
+/*
+ * Each case once: its number, the instruction, whether it is VCMPE,
+ * whether it compares doubles, whether it compares with #0.
+ */
+#define VCMP_CASES(X) \
+    X(0, "vcmp.f32 s0, s1", 0, 0, 0) \
+    X(1, "vcmpe.f32 s0, s1", 1, 0, 0) \
+    X(2, "vcmp.f64 d0, d1", 0, 1, 0) \
+    X(3, "vcmpe.f64 d0, d1", 1, 1, 0) \
+    X(4, "vcmp.f32 s0, #0", 0, 0, 1) \
+    X(5, "vcmpe.f32 s0, #0", 1, 0, 1) \
+    X(6, "vcmp.f64 d0, #0", 0, 1, 1) \
+    X(7, "vcmpe.f64 d0, #0", 1, 1, 1)
+
+/*
+ * FPSCR after the case, from FPSCR = FZ with d0 = A and d1 = B (s0 and
+ * s1 being the halves of d0).
+ */
+#define VCMP_RUN(n, insn, ...)                                          \
+    static uint32_t vcmp_run_##n(uint64_t a, uint64_t b, uint32_t fz)   \
+    {                                                                   \
+        uint32_t r;                                                     \
+                                                                        \
+        asm volatile(".fpu vfpv3\n\t"                                   \
+                     "vmsr fpscr, %1\n\t"                               \
+                     "vmov d0, %Q2, %R2\n\t"                            \
+                     "vmov d1, %Q3, %R3\n\t"                            \
+                     insn "\n\t"                                        \
+                     "vmrs %0, fpscr"                                   \
+                     : "=r"(r) : "r"(fz), "r"(a), "r"(b) : "d0", "d1"); \
+        return r;                                                       \
+    }
+VCMP_CASES(VCMP_RUN)
+#undef VCMP_RUN
+
+struct vcmp_case {
+    const char *insn;
+    uint32_t (*run)(uint64_t a, uint64_t b, uint32_t fz);
+    int e, dp, zero;
+};
+
+#define VCMP_ENTRY(n, insn, ...) { insn, vcmp_run_##n, __VA_ARGS__ },
+static const struct vcmp_case vcmp_cases[] = {
+    VCMP_CASES(VCMP_ENTRY)
+};
+#undef VCMP_ENTRY
+
+/*
+ * FPSCR after comparing the patterns A and B (singles in the low half)
+ * as the architecture's FPCompare does, from FPSCR = FZ.
+ */
+static uint32_t vcmp_want(uint64_t a, uint64_t b, int dp, int e,
+                          uint32_t fz)
+{
+    int bits = dp ? 64 : 32, mbits = dp ? 52 : 23;
+    uint64_t sign = 1ull << (bits - 1), mag = sign - 1;
+    uint64_t inf = mag >> mbits << mbits, frac = (1ull << mbits) - 1;
+    uint64_t v[2] = { a & (2 * sign - 1), b & (2 * sign - 1) };
+    uint32_t flags = fz;
+    int nan = 0;
+
+    for (int i = 0; i < 2; i++) {
+        uint64_t m = v[i] & mag;
+
+        if (m > inf) {
+            nan = 1;
+            /* a signalling NaN has the top fraction bit clear */
+            if (e || !(m >> (mbits - 1) & 1)) {
+                flags |= FPSCR_IOC;
+            }
+        } else if (m != 0 && m <= frac && fz) {
+            flags |= FPSCR_IDC;
+            v[i] &= sign;           /* flushed to zero of the same sign */
+        }
+    }
+    if (nan) {
+        return flags | 0x3u << 28;
+    }
+    if ((v[0] & mag) == 0 && (v[1] & mag) == 0) {
+        return flags | 0x6u << 28;
+    }
+    if (v[0] == v[1]) {
+        return flags | 0x6u << 28;
+    }
+    /* sign and magnitude: negatives below positives, in reverse order */
+    if ((v[0] & sign) != (v[1] & sign)) {
+        return flags | (v[0] & sign ? 0x8u : 0x2u) << 28;
+    }
+    if ((v[0] < v[1]) != !!(v[0] & sign)) {
+        return flags | 0x8u << 28;
+    }
+    return flags | 0x2u << 28;
+}
+
+static void test_vfp_compare(void)
+{
+    static const uint64_t edges64[] = {
+        0, 1, 0x000fffffffffffffull, 0x0010000000000000ull,
+        0x3ff0000000000000ull, 0x3ff8000000000000ull,
+        0x7fefffffffffffffull, 0x7ff0000000000000ull,
+        0x7ff8000000000000ull, 0x7ff0000000000001ull,
+        0x7fffffffffffffffull,
+    };
+    static const uint32_t edges32[] = {
+        0, 1, 0x007fffff, 0x00800000, 0x3f800000, 0x3fc00000,
+        0x7f7fffff, 0x7f800000, 0x7fc00000, 0x7f800001, 0x7fffffff,
+    };
+    enum { NEDGE = sizeof(edges64) / sizeof(edges64[0]) };
+    char why[256] = "";
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    int ok = 1;
+
+    for (int pair = 0; pair < 4 * NEDGE * NEDGE + 4000 && ok; pair++) {
+        uint64_t x[2];
+
+        for (int j = 0; j < 2; j++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            x[j] = seed ^ (seed >> 29);
+        }
+        if (pair & 1) {
+            /* same sign and exponent, in either half */
+            x[1] = x[0] ^ (x[1] & 0xff) * 0x100000001ull;
+        }
+        for (int i = 0; i < (int)(sizeof(vcmp_cases) /
+                                  sizeof(vcmp_cases[0])) && ok; i++) {
+            const struct vcmp_case *c = &vcmp_cases[i];
+            uint64_t a = x[0], b = x[1];
+
+            if (pair < 4 * NEDGE * NEDGE) {
+                /* each pair of edges, with each combination of signs */
+                int k = pair / 4, ia = k / NEDGE, ib = k % NEDGE;
+                uint64_t sa = pair & 1, sb = pair >> 1 & 1;
+
+                a = c->dp ? edges64[ia] | sa << 63 : edges32[ia] | sa << 31;
+                b = c->dp ? edges64[ib] | sb << 63 : edges32[ib] | sb << 31;
+            } else if (!c->dp) {
+                a = (uint32_t)(a >> 32);
+                b = (uint32_t)(b >> 32);
+            }
+            if (c->zero) {
+                b = 0;
+            }
+            for (uint32_t fz = 0; fz <= FPSCR_FZ && ok; fz += FPSCR_FZ) {
+                uint32_t got = c->run(c->dp ? a : a | b << 32, b, fz);
+                uint32_t want = vcmp_want(a, b, c->dp, c->e, fz);
+
+                if (got != want) {
+                    snprintf(why, sizeof(why), "%s with %llx, %llx, FZ %d:"
+                             " FPSCR %08x, not %08x", c->insn,
+                             (unsigned long long)a, (unsigned long long)b,
+                             !!fz, (unsigned)got, (unsigned)want);
+                    ok = 0;
+                }
+            }
+        }
+    }
+    check("arm-vfp-compare", ok, why);
+}
 #endif
 
 int main(void)
@@ -746,6 +919,7 @@ int main(void)
     test_interworking();
     test_q_flag();
     test_neon_long();
+    test_vfp_compare();
 #endif
     printf("ESPT-CHECK: %d passed, %d failed\n", passed, failed);
     return failed != 0;
