@@ -3,8 +3,8 @@
 # self-modifying code, aliases, mprotect with exact fault addresses,
 # cross-page faults, remapping, copy-on-write, more address spaces than
 # ESPT keeps windows for, floating-point compare flags, and on arm one
-# address run as ARM and as Thumb code, the Q flag and NEON's lengthening
-# instructions.  Every check must pass.
+# address run as ARM and as Thumb code, the Q flag, NEON's lengthening
+# instructions and the FPSCR of VFP compares.  Every check must pass.
 #
 #   tests/functional/guest-check.sh ARCH FLAVOUR SMP MODE
 set -eu

@@ -5,8 +5,8 @@
  * copy-on-write, and more address spaces than ESPT keeps windows for;
  * and the flags of floating-point compares, which QEMU sets inline; on
  * ARM, one address entered as ARM and as Thumb code, which a block
- * lookup must tell apart, the Q flag, and NEON's lengthening
- * instructions, which QEMU also expands inline.
+ * lookup must tell apart, the Q flag, NEON's lengthening instructions
+ * and VFP compares' FPSCR, which QEMU also expands inline.
  * Built static for armhf and i386; run by the test initramfs.
  *
  * Copyright (c) 2026 qemu-espt developers
