@@ -8,6 +8,7 @@ import datetime
 import math
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -131,7 +132,9 @@ is checksummed, the first mode of a run (native for i386, user mode for
 ARM) sets the reference, and any other checksum fails the run.
 
 Modes, each repetition running every mode once, in turn, one QEMU at a
-time:
+time (with `BENCH_INTERLEAVE=job`, one job per boot: each job in every
+mode in turn, so that its runs are seconds apart on a host whose speed
+drifts):
 
 * **espt=on**, **espt=off**: this build's qemu-system-arm (`-M virt -cpu
   cortex-a15`, Debian's armmp kernel) and qemu-system-i386 (`-M pc -cpu
@@ -159,9 +162,13 @@ p()
 p("* Date: %s; %s, %d cores, host Linux %s." % (
     datetime.date.today().isoformat(), cpu, os.cpu_count(),
     platform.release()))
-p("* Command: `make bench%s` (`tests/bench/run.sh %s %s`); %s "
-  "repetition(s), %s s from the first run to the last." % (" QUICK=1" if scale == "quick" else "",
-                                   scale, reps, reps, seconds))
+env = " ".join("%s=%s" % (k, shlex.quote(os.environ[k]))
+               for k in ("BENCH_ARCHS", "BENCH_MODES", "BENCH_INTERLEAVE")
+               if os.environ.get(k))
+p("* Command: `%smake bench%s` (`tests/bench/run.sh %s %s`); %s "
+  "repetition(s), %s s from the first run to the last." % (
+      env + " " if env else "", " QUICK=1" if scale == "quick" else "",
+      scale, reps, reps, seconds))
 p("* This build: %s; Debian: %s; user mode: %s." % (
     cmd_out([os.path.join(top, "build", "qemu-build", "qemu-system-arm"),
              "--version"]),

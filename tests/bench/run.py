@@ -13,7 +13,10 @@ The first mode that runs (native or user) sets each job's reference
 output; every other run must print the same checksum or the run fails.
 For a quick comparison, BENCH_ARCHS and BENCH_MODES (space-separated)
 limit a run to some architectures and modes; the report then shows
-only those.
+only those.  BENCH_INTERLEAVE=job runs one job per boot, every mode in
+turn for each job, so that a job's runs in the different modes are
+seconds apart instead of minutes, on a host whose speed drifts; each
+boot then also records a `boot` time.
 System modes boot the guest on build/bench/initrd-ARCH.cpio; the times
 are the guest's clock around each job, user and native the host's.
 """
@@ -208,7 +211,7 @@ def follow(proc, label, njobs, mon=None, deadline=7200):
                                                "\n  ".join(tail[-8:])))
 
 
-def run_system(arch, mode, label):
+def run_system(arch, mode, label, js):
     a = ARCH[arch]
     accel = "tcg"
     if mode in ("espt-on", "espt-off"):
@@ -222,14 +225,14 @@ def run_system(arch, mode, label):
             "-kernel", os.path.join(assets, a["kernel"], "vmlinuz"),
             "-initrd", os.path.join(out, "initrd-%s.cpio" % arch),
             "-append", "console=%s quiet bench.jobs=%s" % (
-                a["console"], ",".join(jobs)),
+                a["console"], ",".join(js)),
             "-accel", accel]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         mon = Monitor(sock) if mode == "espt-on" else None
         try:
-            yield from follow(proc, label, len(jobs), mon)
+            yield from follow(proc, label, len(js), mon)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -271,7 +274,7 @@ def foreign_handler(arch):
     return None
 
 
-def run_chroot(arch, mode, label):
+def run_chroot(arch, mode, label, js):
     root = os.path.join(out, "root-" + arch)
     if mode == "native" and foreign_handler(arch):
         raise BenchError("%s: binfmt_misc handler %s would emulate the "
@@ -291,11 +294,11 @@ def run_chroot(arch, mode, label):
             binfmt(arch, True)
         proc = subprocess.Popen(
             ["chroot", root, "/usr/bin/env", "-i", "PATH=" + PATH,
-             "HOME=/tmp", "LC_ALL=C", "/bin/sh", "/bench/suite"] + jobs,
+             "HOME=/tmp", "LC_ALL=C", "/bin/sh", "/bench/suite"] + js,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT)
         try:
-            yield from follow(proc, label, len(jobs))
+            yield from follow(proc, label, len(js))
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -340,24 +343,29 @@ def main():
     ref = {}
     archs = os.environ.get("BENCH_ARCHS", "").split() or list(ARCH)
     modes = os.environ.get("BENCH_MODES", "").split()
+    order = os.environ.get("BENCH_INTERLEAVE", "mode")
+    if order not in ("mode", "job"):
+        raise BenchError("BENCH_INTERLEAVE is mode or job, not %r" % order)
+    groups = [[j] for j in jobs] if order == "job" else [jobs]
     for rep in range(1, reps + 1):
         for arch in archs:
-            for mode in ARCH[arch]["modes"]:
-                if not avail.get((arch, mode), True) or \
-                        (modes and mode not in modes):
-                    continue
-                label = "rep %d/%d %s %s" % (rep, reps, arch, mode)
-                if mode in ("native", "user"):
-                    runs = run_chroot(arch, mode, label)
-                else:
-                    runs = run_system(arch, mode, label)
-                try:
-                    for job, ms, md5, ctr in runs:
-                        check(ref, arch, job, md5, mode, label)
-                        w.writerow([arch, job, mode, rep,
-                                    "%.3f" % (ms / 1000), "ok", ctr])
-                finally:
-                    runs.close()
+            for js in groups:
+                for mode in ARCH[arch]["modes"]:
+                    if not avail.get((arch, mode), True) or \
+                            (modes and mode not in modes):
+                        continue
+                    label = "rep %d/%d %s %s" % (rep, reps, arch, mode)
+                    if mode in ("native", "user"):
+                        runs = run_chroot(arch, mode, label, js)
+                    else:
+                        runs = run_system(arch, mode, label, js)
+                    try:
+                        for job, ms, md5, ctr in runs:
+                            check(ref, arch, job, md5, mode, label)
+                            w.writerow([arch, job, mode, rep,
+                                        "%.3f" % (ms / 1000), "ok", ctr])
+                    finally:
+                        runs.close()
     f.close()
     with open(os.path.join(out, "reference.txt"), "w") as f:
         for (arch, job), (md5, mode) in sorted(ref.items()):
