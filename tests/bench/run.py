@@ -320,6 +320,9 @@ def check(ref, arch, job, md5, mode, label):
 
 
 def main():
+    order = os.environ.get("BENCH_INTERLEAVE", "mode")
+    if order not in ("mode", "job"):
+        raise BenchError("BENCH_INTERLEAVE is mode or job, not %r" % order)
     csvpath = os.path.join(out, "results.csv")
     f = open(csvpath, "w", newline="", buffering=1)
     w = csv.writer(f)
@@ -343,9 +346,6 @@ def main():
     ref = {}
     archs = os.environ.get("BENCH_ARCHS", "").split() or list(ARCH)
     modes = os.environ.get("BENCH_MODES", "").split()
-    order = os.environ.get("BENCH_INTERLEAVE", "mode")
-    if order not in ("mode", "job"):
-        raise BenchError("BENCH_INTERLEAVE is mode or job, not %r" % order)
     groups = [[j] for j in jobs] if order == "job" else [jobs]
     for rep in range(1, reps + 1):
         for arch in archs:
