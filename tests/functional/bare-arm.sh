@@ -3,8 +3,9 @@
 # translations, aborts with exact DFSR/DFAR/IFSR/IFAR, each TLB
 # maintenance operation, ASID switches without flush, domains, LDRT/STRT,
 # LDREX/STREX, self-modifying code, MMU off and on, MMIO through a page
-# mapping, alignment checking on and off.  Every check must
-# pass; under espt=on, ESPT must have served it (host faults counted).
+# mapping, alignment checking on and off, one code page run at two
+# virtual addresses.  Every check must pass; under espt=on, ESPT must
+# have served it (host faults counted).
 #
 #   tests/functional/bare-arm.sh MODE
 set -eu
@@ -23,4 +24,4 @@ timeout 120 "$(qemu_bin arm)" -M virt -cpu cortex-a15 -nographic \
     rc=$?
 [ $rc -ne 124 ] || fail "timed out; see $d/out-$mode.txt"
 [ $rc -eq 0 ] || fail "QEMU exited $rc; see $d/out-$mode.txt"
-check_bare bare-arm 35 "$d" "$mode"
+check_bare bare-arm 36 "$d" "$mode"

@@ -184,6 +184,7 @@ int main(void)
     l2test[5] = PAGE(DATA1, AP_ALL_RW, 0, 0);
     l2test[6] = PAGE(DATA3, AP_PL1_RW, 0, 1);
     l2test[7] = (UART & 0xfffff000u) | 2u | 1u | 0x4u | (1u << 4);
+    l2test[8] = PAGE(CODE_PA, AP_PL1_RW, 0, 0);
     /* MANY_VA: 256 pages, not global. */
     l1a[MANY_VA >> 20] = COARSE(l2many, 0);
     for (i = 0; i < 256; i++) {
@@ -357,6 +358,42 @@ int main(void)
     CP15_W(c7, 0, c5, 0, 0);
     sync_();
     check("smc", v == 1 && call_at(CODE_PA) == 2, v, 0);
+
+    /*
+     * One code page run at two virtual addresses, in turn: a loop, a
+     * direct branch, the pc read and a literal loaded pc-relative.
+     * The routine returns its own address xor the literal.
+     */
+    {
+        static const uint32_t code[] = {
+            0xe3a01003u,                /* mov r1, #3 */
+            0xe2511001u,                /* 1: subs r1, r1, #1 */
+            0x1afffffdu,                /* bne 1b */
+            0xea000000u,                /* b 2f */
+            0xe3a000ffu,                /* mov r0, #255 */
+            0xe24f001cu,                /* 2: sub r0, pc, #0x1c */
+            0xe59f2004u,                /* ldr r2, [pc, #4] */
+            0xe0200002u,                /* eor r0, r0, r2 */
+            0xe12fff1eu,                /* bx lr */
+            0x5a5a0000u,
+        };
+        const uint32_t x = CODE_PA + 0x100, y = TEST_VA + 0x8100;
+        uint32_t w = 0;
+
+        for (i = 0; i < sizeof(code) / sizeof(code[0]); i++) {
+            wr(x + i * 4, code[i]);
+        }
+        sync_();
+        CP15_W(c7, 0, c5, 0, 0);        /* ICIALLU */
+        sync_();
+        for (i = 0; i < 4; i++) {
+            v = call_at(i & 1 ? y : x);
+            if (v != ((i & 1 ? y : x) ^ 0x5a5a0000u)) {
+                w = w ? w : v;
+            }
+        }
+        check("code-alias", w == 0, w, y ^ 0x5a5a0000u);
+    }
 
     /* MMU off and on again. */
     CP15_W(c1, 0, c0, 0, sctlr & ~1u);
