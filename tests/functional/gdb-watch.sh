@@ -76,7 +76,7 @@ grep -q '^Hardware read watchpoint 3: dabt_fsr' "$d/gdb-$mode.got" &&
     fail "the read watchpoint did not stop; see $d/gdb-$mode.txt"
 grep -q 'exited normally' "$d/gdb-$mode.got" ||
     fail "the program did not finish under gdb; see $d/gdb-$mode.txt"
-grep -q '^bare-arm: 0x00000023 passed, 0x00000000 failed' \
+grep -q '^bare-arm: 0x00000024 passed, 0x00000000 failed' \
     "$d/out-$mode.txt" || fail "the program's checks failed under gdb"
 if [ "$mode" = on ]; then
     other=$d/gdb-off.got
